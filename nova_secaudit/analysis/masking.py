@@ -1,0 +1,71 @@
+"""Maskers: calls whose result no longer carries a raw secret.
+
+RULES.md: strutils.mask_password / mask_dict_password, any function whose
+name has a mask / sanitize / sanitise / redact / scrub / hide token (also
+``masked``, ``redacted``...), ``url.render_as_string()`` unless
+``hide_password=False``, ``repr()`` of a SQLAlchemy URL, and the configured
+masker and URL masker.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from nova_secaudit.analysis import ancestors
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.names import last_name, name_tokens
+
+KNOWN_MASKERS = frozenset({"oslo_utils.strutils.mask_password",
+                           "oslo_utils.strutils.mask_dict_password"})
+MASKER_TOKEN_STEMS = ("mask", "sanitiz", "sanitis", "redact", "scrub",
+                      "hide")
+URL_FACTORIES = frozenset({"sqlalchemy.engine.url.make_url",
+                           "sqlalchemy.engine.make_url",
+                           "sqlalchemy.make_url"})
+
+
+def _configured(facts) -> frozenset[str]:
+    settings = facts.settings
+    return KNOWN_MASKERS | {n for n in (settings.masker, settings.url_masker)
+                            if n}
+
+
+def is_masker_call(node: ast.AST, facts) -> bool:
+    """Whether ``node`` is a call that masks what it is given."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "render_as_string":
+        return not any(kw.arg == "hide_password" and
+                       isinstance(kw.value, ast.Constant) and
+                       kw.value.value is False for kw in node.keywords)
+    name = dotted_name(func)
+    if name is None:
+        return False
+    if facts.qualified_name(func) in _configured(facts) or \
+            name in _configured(facts):
+        return True
+    if name == "repr" and node.args and _is_sqlalchemy_url(node.args[0],
+                                                           facts):
+        return True
+    return any(token.startswith(MASKER_TOKEN_STEMS)
+               for token in name_tokens(last_name(name)))
+
+
+def _is_sqlalchemy_url(expr: ast.AST, facts) -> bool:
+    if isinstance(expr, ast.Call):
+        return facts.qualified_name(expr.func) in URL_FACTORIES
+    name = dotted_name(expr)
+    return name is not None and name.endswith(".url")
+
+
+def is_masked(expr: ast.AST, facts, within: ast.AST | None = None) -> bool:
+    """Whether ``expr`` sits inside a masker call (below ``within``)."""
+    for parent in ancestors(expr):
+        if parent is within:
+            return False
+        if is_masker_call(parent, facts):
+            return True
+        if isinstance(parent, ast.stmt):
+            return False
+    return False

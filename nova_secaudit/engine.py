@@ -1,0 +1,210 @@
+"""The detection engine: rules, findings, and one pass over a module.
+
+Every front end (flake8, pylint, the CLI) calls :func:`check` with a stdlib
+``ast`` tree, so all three report the same code at the same line and column.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterable, Iterator
+
+from nova_secaudit.analysis import ModuleFacts
+from nova_secaudit.settings import Settings
+
+
+class FixSafety(enum.Enum):
+    """How far an automatic fix can be trusted."""
+
+    SAFE = "safe"  # behaviour-preserving apart from the defect itself
+    UNSAFE = "unsafe"  # changes behaviour a reviewer must look at
+    NONE = "none"  # no codemod: the finding carries a hint only
+
+
+@dataclass(frozen=True)
+class Example:
+    """A code sample attached to a rule; bad ones give exactly one finding."""
+
+    source: str
+    name: str = ""
+    fixed: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported defect. Ordering is by position, then code."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str = field(compare=False)
+    symbol: str = field(compare=False, default="")
+    end_line: int = field(compare=False, default=0)
+    end_col: int = field(compare=False, default=0)
+    # What a codemod needs beyond the position, as sorted key/value pairs.
+    fix_data: tuple[tuple[str, str], ...] = field(compare=False, default=())
+
+    @property
+    def fix_args(self) -> dict[str, str]:
+        return dict(self.fix_data)
+
+
+_CODE = re.compile(r"NSA[1-9]\d\d")
+_SYMBOL = re.compile(r"[a-z]+(-[a-z0-9]+)+")
+_REQUIRED_SECTIONS = ("Why this is bad:", "Fix:")
+
+
+class Rule:
+    """Base class of every rule.
+
+    A subclass declares its identity and examples as class attributes and
+    implements ``visit_<AstNodeName>(self, node, facts)`` generators that
+    yield findings made with :meth:`finding`. The engine dispatches nodes by
+    type, so a rule never walks the whole tree itself.
+    """
+
+    code: ClassVar[str]
+    symbol: ClassVar[str]
+    cwe: ClassVar[tuple[int, ...]]
+    message: ClassVar[str]
+    fix: ClassVar[FixSafety]
+    bad: ClassVar[tuple[Example, ...]]
+    good: ClassVar[tuple[Example, ...]]
+    default_enabled: ClassVar[bool] = True
+    severity: ClassVar[str] = "warning"
+    # ast node classes this rule visits, derived from its visit_* methods.
+    node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if inspect.isabstract(cls) or cls.__dict__.get("_abstract"):
+            return
+        _validate_rule_class(cls)
+        cls.node_types = tuple(
+            getattr(ast, name[len("visit_"):])
+            for name in dir(cls)
+            if name.startswith("visit_")
+        )
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @classmethod
+    def summary(cls) -> str:
+        return inspect.getdoc(cls).splitlines()[0]
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring split into its headed sections."""
+        sections = {"summary": ""}
+        current = "summary"
+        for line in inspect.getdoc(cls).splitlines():
+            stripped = line.strip()
+            if stripped.endswith(":") and not line.startswith(" ") and \
+                    stripped[:-1] in {"Why this is bad", "Fix", "Known limits"}:
+                current = stripped[:-1]
+                sections[current] = ""
+                continue
+            sections[current] += line.strip() + "\n"
+        return {k: " ".join(v.split()) for k, v in sections.items()}
+
+    @classmethod
+    def pylint_msgid(cls) -> str:
+        return "W6" + cls.code[3:]
+
+    def finding(self, node: ast.AST, facts: ModuleFacts, *,
+                fix_data: dict[str, str] | None = None,
+                **message_fields: str) -> Finding:
+        return Finding(
+            path=facts.path,
+            line=node.lineno,
+            col=node.col_offset,
+            code=self.code,
+            message=self.message.format(**message_fields),
+            symbol=self.symbol,
+            end_line=getattr(node, "end_lineno", None) or node.lineno,
+            end_col=getattr(node, "end_col_offset", None) or node.col_offset,
+            fix_data=tuple(sorted((fix_data or {}).items())),
+        )
+
+
+def _validate_rule_class(cls: type[Rule]) -> None:
+    """Fail at import time when a rule lacks its identity, docs or examples."""
+    name = cls.__name__
+    for attr in ("code", "symbol", "cwe", "message", "fix", "bad", "good"):
+        if not hasattr(cls, attr):
+            raise TypeError(f"rule {name} lacks {attr!r}")
+    if not _CODE.fullmatch(cls.code):
+        raise TypeError(f"rule {name}: bad code {cls.code!r}")
+    if not _SYMBOL.fullmatch(cls.symbol):
+        raise TypeError(f"rule {name}: symbol {cls.symbol!r} not kebab-case")
+    camel = "".join(part.capitalize() for part in cls.symbol.split("-"))
+    if camel != name:
+        raise TypeError(f"rule {name}: class name should be {camel}")
+    doc = inspect.getdoc(cls) or ""
+    for section in _REQUIRED_SECTIONS:
+        if section not in doc:
+            raise TypeError(f"rule {name}: docstring lacks {section!r}")
+    if "CWE-" not in doc:
+        raise TypeError(f"rule {name}: docstring names no CWE")
+    if not cls.bad or not cls.good:
+        raise TypeError(f"rule {name}: needs bad and good examples")
+    if not cls.message.startswith(("{", cls.code)) and "CWE-" not in cls.message:
+        raise TypeError(f"rule {name}: message should name its CWE")
+
+
+def active_rules(settings: Settings, path: str = "") -> list[Rule]:
+    """Instantiate the rules enabled by ``settings`` for ``path``."""
+    from nova_secaudit.rules import ALL_RULES
+
+    return [rule(settings) for rule in ALL_RULES
+            if settings.is_enabled(rule.code, rule.default_enabled, path)]
+
+
+def run_rules(rules: Iterable[Rule], facts: ModuleFacts) -> list[Finding]:
+    """Dispatch the indexed nodes of ``facts`` to ``rules``."""
+    found: set[Finding] = set()
+    for rule in rules:
+        for node_type in rule.node_types:
+            visit = getattr(rule, "visit_" + node_type.__name__)
+            for node in facts.nodes(node_type):
+                found.update(visit(node, facts))
+    return sorted(found)
+
+
+def check(tree: ast.AST, path: str = "<unknown>",
+          settings: Settings | None = None,
+          rules: Iterable[Rule] | None = None) -> list[Finding]:
+    """Every finding of the enabled rules in ``tree``, sorted and unique.
+
+    ``rules`` overrides the settings-based selection (the pylint front end
+    runs every rule once and lets pylint decide what to show).
+    """
+    settings = settings or Settings()
+    if rules is None:
+        rules = active_rules(settings, path)
+    rules = list(rules)
+    if not rules:
+        return []
+    facts = ModuleFacts(tree, path, settings)
+    return run_rules(rules, facts)
+
+
+def check_source(source: str, path: str = "<unknown>",
+                 settings: Settings | None = None) -> list[Finding]:
+    """Parse ``source`` and check it (convenience for tests and examples)."""
+    return check(ast.parse(source, filename=path), path, settings)
+
+
+def iter_example_findings(rule: type[Rule],
+                          example: Example) -> Iterator[Finding]:
+    """Findings of ``rule``'s own code in ``example`` (rule forced on)."""
+    settings = Settings(select=(rule.code,))
+    for found in check_source(example.source, "example.py", settings):
+        if found.code == rule.code:
+            yield found

@@ -1,0 +1,45 @@
+"""flake8 front end: ``NSA`` codes from the shared engine.
+
+flake8 hands us the parsed tree (no second parse) and applies ``# noqa``,
+``--select`` and ``--ignore`` itself; NSA102 is opt-in through
+``extend_default_ignore``.
+"""
+
+from __future__ import annotations
+
+from nova_secaudit import __version__
+from nova_secaudit.engine import check
+from nova_secaudit.options import SHARED_OPTIONS, apply_options, option_name
+from nova_secaudit.rules import ALL_RULES
+from nova_secaudit.settings import Settings, load_settings
+
+
+class NovaSecAuditPlugin:
+    name = "nova-secaudit"
+    version = __version__
+    settings = Settings()
+
+    def __init__(self, tree, filename="<unknown>"):
+        self.tree = tree
+        self.filename = filename
+
+    @classmethod
+    def add_options(cls, parser) -> None:
+        for field, is_list, help_text in SHARED_OPTIONS:
+            parser.add_option(f"--{option_name(field)}", default=None,
+                              parse_from_config=True,
+                              comma_separated_list=is_list, help=help_text)
+        parser.extend_default_ignore(
+            [rule.code for rule in ALL_RULES if not rule.default_enabled])
+
+    @classmethod
+    def parse_options(cls, options) -> None:
+        values = {field: getattr(options, option_name(field).replace(
+            "-", "_"), None) for field, _, _ in SHARED_OPTIONS}
+        cls.settings = apply_options(load_settings("."), values)
+
+    def run(self):
+        rules = [rule(self.settings) for rule in ALL_RULES]
+        for found in check(self.tree, self.filename, self.settings, rules):
+            yield (found.line, found.col, f"{found.code} {found.message}",
+                   type(self))

@@ -1,0 +1,216 @@
+"""One Settings object for every front end, and the config-file loader.
+
+Configuration lives in ``[tool.nova-secaudit]`` of pyproject.toml or in a
+``[nova-secaudit]`` section of setup.cfg / tox.ini. flake8 and pylint options
+map onto the same fields (see the plugins), so the three front ends agree.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is wrong; the message names the key."""
+
+
+DEFAULT_MASKER = "oslo_utils.strutils.mask_password"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration of one run.
+
+    ``select`` / ``ignore`` take code prefixes as flake8 does; an opt-in rule
+    (``default_enabled = False``) runs only when its full code is selected.
+    """
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    max_workers: int = 8
+    max_backlog: int = 64
+    # "pkg.mod.factory" or "pkg.mod.factory:<keyword or position>".
+    executor_factories: tuple[str, ...] = ()
+    lock_names: tuple[str, ...] = ()
+    synchronized_decorators: tuple[str, ...] = ()
+    sensitive_names: tuple[str, ...] = ()
+    init_functions: tuple[str, ...] = ()
+    masker: str = DEFAULT_MASKER
+    url_masker: str = ""
+
+    def is_enabled(self, code: str, default_enabled: bool = True,
+                   path: str = "") -> bool:
+        selected = _longest_prefix(code, self.select)
+        if default_enabled:
+            if self.select and selected == 0:
+                return False
+        elif selected < len(code):
+            return False
+        if _longest_prefix(code, self.ignore) >= max(selected, 1):
+            return False
+        return not (path and self._ignored_for_path(code, path))
+
+    def _ignored_for_path(self, code: str, path: str) -> bool:
+        posix = Path(path).as_posix()
+        for pattern, codes in self.per_file_ignores:
+            if _path_matches(posix, pattern) and \
+                    _longest_prefix(code, codes):
+                return True
+        return False
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def cache_key(self) -> str:
+        """A stable text form of every field, for result caches."""
+        return repr(dataclasses.astuple(self))
+
+
+def _longest_prefix(code: str, prefixes: tuple[str, ...]) -> int:
+    return max((len(p) for p in prefixes if code.startswith(p)), default=0)
+
+
+def _path_matches(posix_path: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(posix_path, pattern) or \
+        fnmatch.fnmatch(posix_path, "*/" + pattern.lstrip("./"))
+
+
+# Config keys (dash or underscore spelling) and how to read their values.
+_LIST_KEYS = ("select", "ignore", "executor_factories", "lock_names",
+              "synchronized_decorators", "sensitive_names", "init_functions")
+_INT_KEYS = ("max_workers", "max_backlog")
+_STR_KEYS = ("masker", "url_masker")
+KNOWN_KEYS = _LIST_KEYS + _INT_KEYS + _STR_KEYS + ("per_file_ignores",)
+
+
+def split_list(value) -> tuple[str, ...]:
+    """Comma/newline separated text or a list -> tuple of stripped items."""
+    if isinstance(value, str):
+        value = value.replace("\n", ",").split(",")
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("expected a list or comma-separated text")
+    return tuple(str(item).strip() for item in value if str(item).strip())
+
+
+def parse_per_file_ignores(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """flake8 syntax ``pattern:CODE,CODE`` (text) or a {pattern: codes} table."""
+    if isinstance(value, dict):
+        return tuple((pattern, split_list(codes))
+                     for pattern, codes in value.items())
+    pairs = []
+    for entry in str(value).replace("\n", " ").split():
+        if ":" not in entry:
+            if pairs:  # continuation of the previous pattern's codes
+                pattern, codes = pairs[-1]
+                pairs[-1] = (pattern, codes + split_list(entry))
+                continue
+            raise ValueError(f"{entry!r} is not pattern:CODES")
+        pattern, _, codes = entry.partition(":")
+        pairs.append((pattern, split_list(codes)))
+    return tuple(pairs)
+
+
+def settings_from_mapping(mapping: dict, source: str,
+                          base: Settings | None = None) -> Settings:
+    """Validate ``mapping`` (from a config file or options) into Settings."""
+    changes = {}
+    for raw_key, value in mapping.items():
+        key = raw_key.replace("-", "_")
+        where = f"{source}: {raw_key}"
+        try:
+            if key in _LIST_KEYS:
+                changes[key] = split_list(value)
+            elif key in _INT_KEYS:
+                number = int(value)
+                if number < 1:
+                    raise ValueError("must be a positive whole number")
+                changes[key] = number
+            elif key in _STR_KEYS:
+                if not isinstance(value, str):
+                    raise TypeError("expected text")
+                changes[key] = value.strip()
+            elif key == "per_file_ignores":
+                changes[key] = parse_per_file_ignores(value)
+            else:
+                known = ", ".join(k.replace("_", "-") for k in KNOWN_KEYS)
+                raise ConfigError(f"{where}: unknown key (known: {known})")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{where}: bad value {value!r}: {exc}") from None
+    for key in ("select", "ignore"):
+        for code in changes.get(key, ()):
+            if not code.startswith("NSA"):
+                raise ConfigError(f"{source}: {key}: {code!r} is not an "
+                                  "NSA code prefix")
+    return (base or Settings()).replace(**changes)
+
+
+def _read_pyproject(path: Path) -> dict | None:
+    with path.open("rb") as stream:
+        try:
+            data = tomllib.load(stream)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return data.get("tool", {}).get("nova-secaudit")
+
+
+def _read_ini(path: Path) -> dict | None:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ConfigError(f"{path}: {exc.message.splitlines()[0]}") from None
+    if not parser.has_section("nova-secaudit"):
+        return None
+    return dict(parser.items("nova-secaudit"))
+
+
+CONFIG_FILES = (("pyproject.toml", _read_pyproject),
+                ("setup.cfg", _read_ini),
+                ("tox.ini", _read_ini))
+
+
+def find_config(start: str | os.PathLike) -> tuple[Path, dict] | None:
+    """The nearest config section at or above ``start``, if any."""
+    directory = Path(start).resolve()
+    if directory.is_file():
+        directory = directory.parent
+    for folder in (directory, *directory.parents):
+        for name, reader in CONFIG_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                section = reader(candidate)
+                if section is not None:
+                    return candidate, section
+    return None
+
+
+def load_settings(start: str | os.PathLike = ".",
+                  config_file: str | os.PathLike | None = None) -> Settings:
+    """Settings from ``config_file`` or the nearest config at/above start."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        reader = _read_pyproject if path.suffix == ".toml" else _read_ini
+        section = reader(path) or {}
+        return settings_from_mapping(section, str(path))
+    found = find_config(start)
+    if found is None:
+        return Settings()
+    path, section = found
+    return settings_from_mapping(section, str(path))
+
