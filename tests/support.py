@@ -1,0 +1,83 @@
+"""Shared test helpers: inline expectation markers and engine runs.
+
+Markers (STYLE.md): a trailing ``# expect: NSA101`` (comma-separated codes,
+optional 1-based column ``NSA101:12``) on the reported line, or
+``# expect+N: CODE`` for the line N below. Parsed with ``tokenize``.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+from nova_secaudit.engine import check
+from nova_secaudit.rules import ALL_RULES
+from nova_secaudit.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+EXPECTATIONS = Path(__file__).resolve().parent / "expectations"
+ALL_CODES = tuple(rule.code for rule in ALL_RULES)
+EVERY_RULE = Settings(select=ALL_CODES)
+
+_MARKER = re.compile(r"#\s*expect(?:\+(?P<offset>\d+))?:\s*(?P<codes>[^#]+)")
+_ENTRY = re.compile(r"(?P<code>NSA\d{3})(?::(?P<col>\d+))?$")
+
+
+def parse_markers(source: str) -> set[tuple[int, int | None, str]]:
+    """{(line, 1-based column or None, code)} from expectation comments."""
+    expected = set()
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        match = _MARKER.search(token.string)
+        if not match:
+            continue
+        line = token.start[0] + int(match.group("offset") or 0)
+        for entry in match.group("codes").split(","):
+            parsed = _ENTRY.match(entry.strip())
+            if not parsed:
+                raise ValueError(f"line {token.start[0]}: bad marker "
+                                 f"{entry.strip()!r}")
+            col = parsed.group("col")
+            expected.add((line, int(col) if col else None,
+                          parsed.group("code")))
+    return expected
+
+
+def marker_diff(source: str, path: str = "snippet.py",
+                settings: Settings = EVERY_RULE,
+                codes: tuple[str, ...] = ALL_CODES) -> list[str]:
+    """Differences between markers and findings, as ``line:col CODE``.
+
+    Only markers of registered rules in ``codes`` are compared, so a fixture
+    can carry the markers of a family that is not registered yet.
+    """
+    expected = {m for m in parse_markers(source) if m[2].startswith(codes)
+                and m[2] in ALL_CODES}
+    found = [f for f in check(ast.parse(source), path, settings)
+             if f.code.startswith(codes)]
+    missing, unexpected = [], []
+    matched = set()
+    for line, col, code in sorted(expected, key=lambda m: (m[0], m[2])):
+        hit = next((f for f in found if f.line == line and f.code == code
+                    and (col is None or f.col + 1 == col)
+                    and f not in matched), None)
+        if hit is None:
+            missing.append(f"missing    {line}:{col or '*'} {code}")
+        else:
+            matched.add(hit)
+    for f in found:
+        if f not in matched:
+            unexpected.append(f"unexpected {f.line}:{f.col + 1} {f.code} "
+                              f"{f.message}")
+    return missing + unexpected
+
+
+def assert_markers(source: str, **kwargs) -> None:
+    diff = marker_diff(source, **kwargs)
+    assert not diff, "\n" + "\n".join(diff)
