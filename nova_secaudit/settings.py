@@ -32,8 +32,10 @@ DEFAULT_MASKER = "oslo_utils.strutils.mask_password"
 class Settings:
     """Effective configuration of one run.
 
-    ``select`` / ``ignore`` take code prefixes as flake8 does; an opt-in rule
-    (``default_enabled = False``) runs only when its full code is selected.
+    ``select`` / ``ignore`` take code prefixes as flake8 does: the longer
+    matching prefix wins. An opt-in rule (``default_enabled = False``) runs
+    only when a ``select`` entry matches it, as with flake8's
+    ``extend-default-ignore``.
     """
 
     select: tuple[str, ...] = ()
@@ -53,10 +55,7 @@ class Settings:
     def is_enabled(self, code: str, default_enabled: bool = True,
                    path: str = "") -> bool:
         selected = _longest_prefix(code, self.select)
-        if default_enabled:
-            if self.select and selected == 0:
-                return False
-        elif selected < len(code):
+        if selected == 0 and (self.select or not default_enabled):
             return False
         if _longest_prefix(code, self.ignore) >= max(selected, 1):
             return False
