@@ -1,0 +1,90 @@
+"""Engine behaviour: selection, ordering, rule validation."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from nova_secaudit.engine import (
+    Example, FixSafety, Rule, check, check_source)
+from nova_secaudit.settings import Settings
+
+TWO_DEFECTS = ("import futurist\n"
+               "b = futurist.ThreadPoolExecutor()\n"
+               "a = futurist.GreenThreadPoolExecutor(None)\n")
+
+
+@pytest.mark.parametrize("settings,code,enabled", [
+    (Settings(), "NSA101", True),
+    (Settings(), "NSA102", False),  # opt-in
+    (Settings(select=("NSA102",)), "NSA102", True),
+    (Settings(select=("NSA1",)), "NSA102", True),
+    (Settings(select=("NSA4",)), "NSA101", False),
+    (Settings(ignore=("NSA1",)), "NSA101", False),
+    (Settings(select=("NSA101",), ignore=("NSA1",)), "NSA101", True),
+    (Settings(select=("NSA1",), ignore=("NSA101",)), "NSA101", False),
+    (Settings(per_file_ignores=(("tests/*", ("NSA101",)),)), "NSA101", True),
+], ids=["default-on", "opt-in-off", "opt-in-selected",
+        "opt-in-by-family-prefix", "not-selected", "ignored",
+        "longer-select-wins", "longer-ignore-wins", "per-file-other-path"])
+def test_selection(settings, code, enabled):
+    assert settings.is_enabled(code, code != "NSA102", "nova/a.py") is enabled
+
+
+def test_per_file_ignores_match_paths():
+    settings = Settings(per_file_ignores=(("nova/tests/*", ("NSA1",)),))
+    assert not settings.is_enabled("NSA101", True, "nova/tests/unit/t.py")
+    assert settings.is_enabled("NSA101", True, "nova/compute/manager.py")
+
+
+def test_findings_are_sorted_and_carry_positions():
+    found = check_source(TWO_DEFECTS)
+    assert [(f.line, f.col, f.code) for f in found] == [
+        (2, 4, "NSA101"), (3, 4, "NSA101")]
+    assert found[0].end_line == 2 and found[0].end_col == 33
+    assert found[0].fix_args == {"keyword": "max_workers"}
+
+
+def test_check_reuses_a_tree_it_is_given():
+    tree = ast.parse(TWO_DEFECTS)
+    assert check(tree, "x.py") == check(tree, "x.py")
+
+
+def test_column_is_a_utf8_byte_offset_like_ast():
+    source = ("import futurist\n"
+              "d = {'clé': futurist.ThreadPoolExecutor()}\n")
+    (found,) = check_source(source)
+    assert found.col == source.splitlines()[1].encode().index(b"futurist")
+
+
+def test_rule_without_docs_sections_fails_at_definition():
+    with pytest.raises(TypeError, match="Why this is bad"):
+        class MissingWhy(Rule):  # noqa: F841 - defined to fail
+            """Flags nothing.
+
+            Fix:
+                None (CWE-0).
+            """
+            code, symbol, cwe = "NSA199", "missing-why", (0,)
+            message = "CWE-0"
+            fix = FixSafety.NONE
+            bad = (Example("x = 1\n", name="x"),)
+            good = (Example("y = 1\n", name="y"),)
+
+
+def test_rule_class_name_must_match_symbol():
+    with pytest.raises(TypeError, match="class name"):
+        class WrongName(Rule):  # noqa: F841 - defined to fail
+            """Flags nothing.
+
+            Why this is bad:
+                Nothing (CWE-0).
+            Fix:
+                None.
+            """
+            code, symbol, cwe = "NSA198", "right-name", (0,)
+            message = "CWE-0"
+            fix = FixSafety.NONE
+            bad = (Example("x = 1\n", name="x"),)
+            good = (Example("y = 1\n", name="y"),)
