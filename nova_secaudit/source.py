@@ -20,6 +20,10 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
+        if "invalid or missing" in str(exc):
+            # No cookie and the first lines are not UTF-8.
+            raise SourceError("not valid utf-8 and no encoding "
+                              "declaration") from None
         raise SourceError(f"bad encoding declaration: {exc}") from None
     try:
         text = data.decode(encoding)
