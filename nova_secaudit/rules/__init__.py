@@ -3,9 +3,9 @@ point; adapters, docs, the CLI and the tests all read :data:`ALL_RULES`."""
 
 from __future__ import annotations
 
-from nova_secaudit.rules import executors, timeouts
+from nova_secaudit.rules import exceptions, executors, timeouts
 
-FAMILIES = (executors, timeouts)
+FAMILIES = (executors, timeouts, exceptions)
 ALL_RULES = tuple(rule for family in FAMILIES for rule in family.RULES)
 RULES_BY_CODE = {rule.code: rule for rule in ALL_RULES}
 

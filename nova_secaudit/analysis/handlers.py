@@ -1,0 +1,531 @@
+"""Exception handlers: what they catch, whether they re-raise, what is raw.
+
+RULES.md, NSA3xx. The questions the rules ask about one ``except`` clause:
+
+- which handler binds a name at a use (:func:`binding_handler`), so a nested
+  ``except ... as e`` shadows the outer ``e`` for the uses inside it;
+- what it catches (:func:`catch_kind`): ``"broad"`` (Exception,
+  BaseException, bare except, or a tuple containing one), ``"driver"`` (an
+  exception of a library known to put connection details in its text:
+  sqlalchemy.exc, oslo_db.exception, oslo_messaging, keystoneauth1,
+  requests, DB-API drivers), else None (builtins like ValueError, project
+  exceptions, anything we cannot resolve);
+- whether the exception goes on after a given statement
+  (:func:`reraises_after`): a ``raise`` reachable after it in the handler,
+  ``six.reraise``, or lexical nesting in ``with
+  excutils.save_and_reraise_exception():`` (the OpenStack idiom) whose body
+  never sets ``ctxt.reraise = False``;
+- what is raw exception text (:func:`raw_text_source`): the bound exception,
+  its ``args``/``message``/``msg``/``orig``/... attributes, ``str``/``repr``/
+  ``format``/``six.text_type`` of it (through :class:`ExceptionTextFlow`,
+  a :class:`~nova_secaudit.analysis.flow.ValueFlow`), ``traceback.format_exc()``
+  / ``format_exception(...)``, ``sys.exc_info()``; never a masker's result
+  nor ``e.format_message()`` (the project's user-safe message);
+- whether a use is narrowed by ``isinstance(e, <specific>)`` first
+  (:func:`is_narrowed`);
+- whether a raise builds a new exception of the caught exception's own type
+  (:func:`original_type_wrap`): ``type(e)(...)``, ``e.__class__(...)``,
+  ``exc_type(...)`` with ``exc_type`` from ``sys.exc_info()[0]``.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
+from nova_secaudit.analysis.flow import ValueFlow
+from nova_secaudit.analysis.functions import walk_local
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.masking import is_masked
+
+BROAD_TYPES = frozenset({"builtins.Exception", "builtins.BaseException"})
+# Libraries whose exceptions carry connection URLs, hosts, credentials or
+# the failing SQL statement and its parameters in their text.
+DRIVER_PREFIXES = ("sqlalchemy.exc.", "oslo_db.exception.",
+                   "oslo_messaging.", "keystoneauth1.exceptions.",
+                   "requests.exceptions.", "pymysql.", "psycopg2.",
+                   "psycopg.", "MySQLdb.")
+# Attributes of a caught exception whose value is its raw text (or the
+# wrapped driver error / failing statement with its parameters).
+RAW_ATTRIBUTES = frozenset({"args", "message", "msg", "orig",
+                            "inner_exception", "statement", "params",
+                            "strerror", "detail", "details", "reason"})
+TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception",
+                            "traceback.format_exception_only",
+                            "traceback.format_tb", "sys.exc_info"})
+SAVE_AND_RERAISE = frozenset({
+    "oslo_utils.excutils.save_and_reraise_exception"})
+SIX_RERAISE = frozenset({"six.reraise"})
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers")
+
+
+# --- which handler, what it catches --------------------------------------
+
+def enclosing_handlers(node: ast.AST) -> Iterator[ast.ExceptHandler]:
+    """Except clauses around ``node`` in its own function, innermost first."""
+    for parent in ancestors(node):
+        if isinstance(parent, FUNCTION_TYPES + (ast.ClassDef,)):
+            return
+        if isinstance(parent, ast.ExceptHandler):
+            yield parent
+
+
+def binding_handler(name: ast.Name) -> ast.ExceptHandler | None:
+    """The innermost enclosing handler that binds ``name`` (shadowing)."""
+    for handler in enclosing_handlers(name):
+        if handler.name == name.id:
+            return handler
+    return None
+
+
+def catch_kind(handler: ast.ExceptHandler, facts) -> str | None:
+    """``"broad"``, ``"driver"`` or None for what ``handler`` catches."""
+    memo = facts.memo(_kind_memo)
+    key = id(handler)
+    if key not in memo:
+        memo[key] = _catch_kind(handler.type, facts)
+    return memo[key]
+
+
+def _kind_memo(facts) -> dict:
+    return {}
+
+
+def _catch_kind(expr: ast.AST | None, facts) -> str | None:
+    if expr is None:
+        return "broad"
+    types = expr.elts if isinstance(expr, ast.Tuple) else [expr]
+    kinds = set()
+    for item in types:
+        qualified = facts.qualified_name(item)
+        if qualified is None:
+            continue
+        if qualified in BROAD_TYPES:
+            kinds.add("broad")
+        elif qualified.startswith(DRIVER_PREFIXES) or \
+                qualified in {p[:-1] + ".Error" for p in DRIVER_PREFIXES}:
+            kinds.add("driver")
+    if "broad" in kinds:
+        return "broad"
+    return "driver" if kinds else None
+
+
+def is_specific_type(expr: ast.AST, facts) -> bool:
+    """A class that is neither broad nor a connection-carrying driver one."""
+    return _catch_kind(expr, facts) is None
+
+
+# --- does the exception go on? -------------------------------------------
+
+def reraise_context(node: ast.AST, facts) -> ast.With | None:
+    """The ``with excutils.save_and_reraise_exception():`` around ``node``
+    (in its function) that really re-raises, or None."""
+    for parent in ancestors(node):
+        if isinstance(parent, FUNCTION_TYPES + (ast.ClassDef,)):
+            return None
+        if isinstance(parent, (ast.With, ast.AsyncWith)):
+            for item in parent.items:
+                if _is_save_and_reraise(item.context_expr, facts):
+                    if _reraise_switched_off(parent, item):
+                        return None
+                    return parent
+    return None
+
+
+def _is_save_and_reraise(expr: ast.AST, facts) -> bool:
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    if name != "save_and_reraise_exception":
+        return False
+    qualified = facts.qualified_name(func)
+    return qualified is None or qualified in SAVE_AND_RERAISE or \
+        qualified.endswith(".save_and_reraise_exception")
+
+
+def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
+    """``ctxt.reraise = False`` anywhere in the with body: the block may
+    swallow the exception, so it is not a reliable re-raise."""
+    if not isinstance(item.optional_vars, ast.Name):
+        return False
+    target_name = item.optional_vars.id
+    for stmt in walk_local(with_node):
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Attribute) and \
+                        target.attr == "reraise" and \
+                        dotted_name(target.value) == target_name:
+                    return True
+    return False
+
+
+def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
+                         facts) -> bool:
+    """A statement that lets ``handler``'s exception (or one built from
+    it) go on: any ``raise``, or ``six.reraise(...)``."""
+    if isinstance(stmt, ast.Raise):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
+        if (getattr(func, "attr", None) or getattr(func, "id", None)) == \
+                "reraise":
+            return facts.qualified_name(func) in SIX_RERAISE
+    return False
+
+
+def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
+    memo = facts.memo(_raises_memo)
+    key = id(handler)
+    if key not in memo:
+        memo[key] = [n for n in walk_local(handler)
+                     if isinstance(n, (ast.Raise, ast.Expr))
+                     and is_reraise_statement(n, handler, facts)]
+    return memo[key]
+
+
+def _raises_memo(facts) -> dict:
+    return {}
+
+
+def reraises_after(node: ast.AST, handler: ast.ExceptHandler,
+                   facts) -> bool:
+    """Whether ``handler``'s exception may go on after ``node`` runs."""
+    if reraise_context(node, facts) is not None:
+        return True
+    statement = node
+    while not isinstance(statement, ast.stmt):
+        statement = parent_of(statement)
+    return any(_may_follow(statement, raise_stmt, handler)
+               for raise_stmt in _handler_raises(handler, facts))
+
+
+def _path(node: ast.AST, root: ast.AST) -> list[tuple[ast.AST, str, int]]:
+    """(holder, field, index) steps from ``root`` down to ``node``."""
+    steps = []
+    child = node
+    for parent in ancestors(node):
+        for field in _STATEMENT_LISTS:
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and child in block:
+                steps.append((parent, field, block.index(child)))
+                break
+        if parent is root:
+            break
+        child = parent
+    steps.reverse()
+    return steps
+
+
+def _may_follow(first: ast.stmt, later: ast.stmt,
+                root: ast.ExceptHandler) -> bool:
+    """Whether ``later`` can run after ``first`` (both inside ``root``)."""
+    if first is later:
+        return False
+    first_path, later_path = _path(first, root), _path(later, root)
+    for (holder_a, field_a, index_a), (holder_b, field_b, index_b) in \
+            zip(first_path, later_path):
+        if holder_a is not holder_b:
+            return False
+        if field_a == field_b:
+            if index_a != index_b:
+                return index_a < index_b
+            continue
+        if isinstance(holder_a, ast.If):
+            return False  # body and orelse exclude each other
+        order = {"body": 0, "handlers": 1, "orelse": 2, "finalbody": 3}
+        if field_a == "handlers" and field_b == "orelse":
+            return False
+        return order[field_a] < order[field_b] or \
+            (field_a == "body" and isinstance(holder_a, (ast.For, ast.While))
+             and field_b == "body")
+    return False
+
+
+# --- raw exception text --------------------------------------------------
+
+def _sys_exc_names(func: ast.AST, facts) -> dict[str, int]:
+    """Names bound from ``sys.exc_info()``: name -> tuple index (0 type,
+    1 value, 2 traceback; -1 for the whole tuple)."""
+    memo = facts.memo(_exc_info_memo)
+    key = id(func)
+    if key in memo:
+        return memo[key]
+    names: dict[str, int] = {}
+    for node in walk_local(func):
+        if not isinstance(node, ast.Assign):
+            continue
+        value = node.value
+        index = -1
+        if isinstance(value, ast.Subscript) and \
+                isinstance(value.slice, ast.Constant) and \
+                isinstance(value.slice.value, int):
+            index, value = value.slice.value, value.value
+        if not (isinstance(value, ast.Call) and not value.args and
+                getattr(value.func, "attr", None) == "exc_info" and
+                facts.qualified_name(value.func) == "sys.exc_info"):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                names[target.id] = index
+            elif isinstance(target, (ast.Tuple, ast.List)) and index == -1:
+                for position, element in enumerate(target.elts):
+                    if isinstance(element, ast.Name):
+                        names[element.id] = position
+    memo[key] = names
+    return names
+
+
+def _exc_info_memo(facts) -> dict:
+    return {}
+
+
+def exc_info_type_name(name: ast.Name, facts) -> bool:
+    """``name`` holds ``sys.exc_info()[0]`` (the caught exception's type)."""
+    func = enclosing_function(name)
+    return func is not None and \
+        _sys_exc_names(func, facts).get(name.id) == 0
+
+
+def caught_exception(expr: ast.AST, facts) -> ast.ExceptHandler | None:
+    """The handler whose exception ``expr`` names: its bound name, or a name
+    bound from ``sys.exc_info()[1]`` (whose handler is the innermost)."""
+    if not isinstance(expr, ast.Name):
+        return None
+    handler = binding_handler(expr)
+    if handler is not None:
+        return handler
+    func = enclosing_function(expr)
+    if func is not None and _sys_exc_names(func, facts).get(expr.id) == 1:
+        return next(enclosing_handlers(expr), None)
+    return None
+
+
+def raw_text_source(expr: ast.AST, facts) -> ast.ExceptHandler | bool:
+    """Whether ``expr`` itself is raw exception text (not via assignments).
+
+    Returns the handler whose exception it is when known, True for
+    traceback/exc_info text inside a handler, else False.
+    """
+    if isinstance(expr, ast.Name):
+        return caught_exception(expr, facts) or False
+    if isinstance(expr, ast.Attribute):
+        if expr.attr in RAW_ATTRIBUTES:
+            return raw_text_source(expr.value, facts) \
+                if isinstance(expr.value, ast.Name) else False
+        return False
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        name = func.attr if isinstance(func, ast.Attribute) else \
+            getattr(func, "id", None)
+        if name in ("format_exc", "format_exception",
+                    "format_exception_only", "format_tb", "exc_info") and \
+                facts.qualified_name(func) in TRACEBACK_TEXT:
+            return next(enclosing_handlers(expr), None) or True
+    return False
+
+
+class ExceptionTextFlow(ValueFlow):
+    """Value flow of raw exception text in one function.
+
+    ``accept(handler)`` says which handlers' exceptions are sources (for
+    NSA303 only broad and driver ones); a use narrowed by ``isinstance`` to
+    a specific type is not a source. Attributes of a caught exception other
+    than :data:`RAW_ATTRIBUTES` (``e.code``, ``e.kwargs``) carry nothing.
+    """
+
+    def __init__(self, func: ast.AST, facts, accept):
+        self.accept = accept
+        super().__init__(func, facts, self._is_source)
+
+    def _is_source(self, expr: ast.AST) -> bool:
+        source = raw_text_source(expr, self.facts)
+        if source is False:
+            return False
+        if source is True:
+            return self.accept(None)
+        if not self.accept(source):
+            return False
+        if is_masked(expr, self.facts):
+            return False
+        return not is_narrowed(expr, source, self.facts)
+
+    def carries(self, expr, at=None):
+        if isinstance(expr, ast.Attribute) and \
+                expr.attr not in RAW_ATTRIBUTES and \
+                isinstance(expr.value, ast.Name) and \
+                caught_exception(expr.value, self.facts) is not None:
+            return False
+        return super().carries(expr, at)
+
+    def raw_parts(self, expr: ast.AST, at: ast.AST | None = None
+                  ) -> list[ast.AST]:
+        """Smallest sub-expressions of ``expr`` that carry raw text."""
+        at = at or expr
+        if not self.carries(expr, at):
+            return []
+        if self.is_source(expr) or isinstance(expr, ast.Name):
+            return [expr]
+        if isinstance(expr, ast.Call) and (
+                _text_call_of_source(expr, self) or
+                not isinstance(expr.func, ast.Attribute)):
+            return [expr]
+        parts = []
+        for child in ast.iter_child_nodes(expr):
+            parts.extend(self.raw_parts(child, at))
+        return parts or [expr]
+
+
+def _text_call_of_source(call: ast.Call, flow: ExceptionTextFlow) -> bool:
+    """``str(e)``/``six.text_type(e)``: wrap the whole call, not ``e``."""
+    return len(call.args) == 1 and not call.keywords and \
+        flow.is_source(call.args[0])
+
+
+def exception_flow(func: ast.AST, facts, kind: str) -> ExceptionTextFlow:
+    """The memoised flow of ``func`` for ``kind``: ``"any"`` (every caught
+    exception) or ``"leaky"`` (broad and driver exceptions only)."""
+    memo = facts.memo(_flow_memo)
+    key = (id(func), kind)
+    flow = memo.get(key)
+    if flow is None:
+        if kind == "leaky":
+            def accept(handler):
+                return handler is None or \
+                    catch_kind(handler, facts) is not None
+        else:
+            def accept(handler):
+                return True
+        flow = memo[key] = ExceptionTextFlow(func, facts, accept)
+    return flow
+
+
+def _flow_memo(facts) -> dict:
+    return {}
+
+
+def handlers_by_function(facts) -> dict[int, list[ast.ExceptHandler]]:
+    """id(function, or the module) -> the except clauses directly in it."""
+    return facts.memo(_handlers_by_function)
+
+
+def _handlers_by_function(facts):
+    found: dict[int, list[ast.ExceptHandler]] = {}
+    for handler in facts.nodes(ast.ExceptHandler):
+        owner = enclosing_function(handler) or facts.tree
+        found.setdefault(id(owner), []).append(handler)
+    return found
+
+
+# --- isinstance narrowing ------------------------------------------------
+
+def _isinstance_specific(test: ast.AST, name: str, facts,
+                         negated: bool) -> bool:
+    """``test`` is (``not`` when ``negated``) ``isinstance(name, T)`` with
+    every T specific, possibly and-ed with other conditions."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) and \
+            not negated:
+        return any(_isinstance_specific(v, name, facts, False)
+                   for v in test.values)
+    if negated:
+        if not (isinstance(test, ast.UnaryOp) and
+                isinstance(test.op, ast.Not)):
+            return False
+        test = test.operand
+    if not (isinstance(test, ast.Call) and
+            getattr(test.func, "id", None) == "isinstance" and
+            len(test.args) == 2 and
+            isinstance(test.args[0], ast.Name) and
+            test.args[0].id == name):
+        return False
+    classes = test.args[1]
+    items = classes.elts if isinstance(classes, ast.Tuple) else [classes]
+    return all(is_specific_type(c, facts) for c in items)
+
+
+def is_narrowed(use: ast.AST, handler: ast.ExceptHandler, facts) -> bool:
+    """A use of ``handler``'s exception guarded by ``isinstance(e, T)``
+    with T specific: inside ``if isinstance(e, T):``, in the else of
+    ``if not isinstance(e, T):``, or after ``if not isinstance(e, T):
+    raise/return``."""
+    name = handler.name
+    if name is None:
+        return False
+    child = use
+    for parent in ancestors(use):
+        if parent is handler:
+            break
+        if isinstance(parent, ast.If):
+            if child in parent.body and \
+                    _isinstance_specific(parent.test, name, facts, False):
+                return True
+            if child in parent.orelse and \
+                    _isinstance_specific(parent.test, name, facts, True):
+                return True
+        if isinstance(parent, ast.IfExp) and child is parent.body and \
+                _isinstance_specific(parent.test, name, facts, False):
+            return True
+        child = parent
+    statement = use
+    while not isinstance(statement, ast.stmt):
+        statement = parent_of(statement)
+    for stmt in handler.body:
+        if stmt.lineno >= statement.lineno:
+            break
+        if isinstance(stmt, ast.If) and \
+                _isinstance_specific(stmt.test, name, facts, True) and \
+                stmt.body and isinstance(stmt.body[-1],
+                                         (ast.Raise, ast.Return)):
+            return True
+    return False
+
+
+# --- raise <original type>(...) ------------------------------------------
+
+def original_type_wrap(call: ast.AST, facts
+                       ) -> tuple[ast.ExceptHandler | None, str] | None:
+    """For ``type(e)(...)``, ``e.__class__(...)`` or ``exc_type(...)``
+    (``exc_type`` from ``sys.exc_info()[0]``): (the handler, the name of the
+    caught exception or ""). None for any other call."""
+    if not isinstance(call, ast.Call):
+        return None
+    func = call.func
+    target = None
+    if isinstance(func, ast.Call) and getattr(func.func, "id", None) == \
+            "type" and len(func.args) == 1 and not func.keywords and \
+            facts.qualified_name(func.func) == "builtins.type":
+        target = func.args[0]
+    elif isinstance(func, ast.Attribute) and func.attr == "__class__":
+        target = func.value
+    elif isinstance(func, ast.Name) and exc_info_type_name(func, facts):
+        handler = next(enclosing_handlers(func), None)
+        value_name = next((n for n, i in _sys_exc_names(
+            enclosing_function(func), facts).items() if i == 1), "")
+        return handler, value_name
+    if isinstance(target, ast.Name):
+        handler = caught_exception(target, facts)
+        if handler is not None:
+            return handler, target.id
+    return None
+
+
+def is_own_text(expr: ast.AST, name: str, facts) -> bool:
+    """``e``, ``str(e)``, ``six.text_type(e)``, ``*e.args``, ``e.message``:
+    nothing but the caught exception's own text."""
+    if isinstance(expr, ast.Starred):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        return expr.id == name
+    if isinstance(expr, ast.Attribute):
+        return expr.attr in ("args", "message", "msg") and \
+            isinstance(expr.value, ast.Name) and expr.value.id == name
+    if isinstance(expr, ast.Call) and len(expr.args) == 1 and \
+            not expr.keywords:
+        qualified = facts.qualified_name(expr.func)
+        return qualified in ("builtins.str", "six.text_type",
+                             "oslo_utils.encodeutils.exception_to_unicode") \
+            and is_own_text(expr.args[0], name, facts)
+    return False

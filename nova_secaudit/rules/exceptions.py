@@ -1,0 +1,592 @@
+"""NSA3xx: exception handling that leaks detail.
+
+Fix data for the codemods (``Finding.fix_args``):
+
+- NSA301: ``{"bare": "1"}`` when the new exception's arguments are only the
+  caught exception's own text (``e``, ``str(e)``, ``six.text_type(e)``,
+  ``*e.args``, ``e.message``): a bare ``raise`` keeps type, text and
+  traceback. Otherwise ``{"name": <caught exception's name>}`` plus
+  ``"type"``: the source of the class the handler names when it names
+  exactly one (``raise <type>(...) from <name>``); no ``"type"`` for a tuple
+  or a bare except, where only a hint can be given.
+- NSA302: ``"arg_line"``, ``"arg_col"``, ``"arg_end_line"``,
+  ``"arg_end_col"``: position (1-based lines, 0-based UTF-8 byte columns,
+  as ``ast``) of the first raw-text expression to wrap in the masker;
+  ``"raw_args"``: every such expression as ``line:col:end_line:end_col``
+  joined by ``;``; ``"exc_info": "1"`` when the call is ``.exception()`` or
+  passes a true ``exc_info`` (the traceback cannot be wrapped: the fix is a
+  hint to log it once, at the caller). A call with only exc_info has no
+  ``arg_*`` keys.
+- NSA303: none (no codemod; the message is the hint).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from nova_secaudit.analysis import enclosing_function, parent_of
+from nova_secaudit.analysis.handlers import (
+    catch_kind, enclosing_handlers, exception_flow, handlers_by_function,
+    is_own_text, original_type_wrap, raw_text_source, reraise_context,
+    reraises_after)
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.logs import LOG_LEVELS, logging_level, \
+    logging_method
+from nova_secaudit.analysis.names import name_tokens
+from nova_secaudit.engine import Example, FixSafety, Rule
+
+FAMILY = ("3", "exceptions", "Exception handling that leaks detail")
+
+INFO = 20
+# Keywords of a logging call that are not part of the logged text.
+NON_TEXT_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel",
+                               "extra"})
+SIX_RERAISE = "six.reraise"
+WEBOB_HTTP = "webob.exc.HTTP"
+HTTP_TEXT_KEYWORDS = frozenset({"explanation", "detail", "comment"})
+RESPONSE_TOKENS = frozenset({"resp", "response", "res"})
+RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
+                                      "unicode_body"})
+
+
+def _owner(node: ast.AST, facts) -> ast.AST:
+    return enclosing_function(node) or facts.tree
+
+
+def _has_leaky_handler(owner: ast.AST, facts) -> bool:
+    return any(catch_kind(h, facts) is not None
+               for h in handlers_by_function(facts).get(id(owner), ()))
+
+
+def _position(expr: ast.AST) -> str:
+    return (f"{expr.lineno}:{expr.col_offset}:{expr.end_lineno}:"
+            f"{expr.end_col_offset}")
+
+
+class ReraiseWrappedInOriginalType(Rule):
+    """Flags a handler that re-raises a new exception of the caught type.
+
+    Why this is bad:
+        ``raise type(e)(str(e))`` rebuilds the exception from its text: the
+        new object loses the original's attributes, kwargs and ``__cause__``
+        chain, exceptions whose constructor takes other arguments blow up
+        with a TypeError that hides the real error, and the copied text
+        (with any connection URL or password a driver put there) travels on
+        as if it were the project's own message (CWE-209, CWE-532).
+    Fix:
+        A bare ``raise`` when the arguments are only the exception's own
+        text (safe: same type, text and traceback); otherwise ``raise
+        <CaughtType>(...) from e`` when the handler names one class
+        (unsafe: the raised type may become a base class of the original).
+    Known limits:
+        ``six.reraise(type(e), e, tb)`` re-raises the caught object itself
+        and is not flagged; only a new value built for the original type
+        is.
+    """
+
+    code = "NSA301"
+    symbol = "reraise-wrapped-in-original-type"
+    cwe = (209, 532)
+    message = ("{how} rebuilds the caught exception from its text (CWE-209);"
+               " use bare raise or raise ... from e")
+    fix = FixSafety.UNSAFE
+    bad = (
+        Example(
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise type(e)(str(e))\n",
+            name="type-of-caught-with-own-text",
+            fixed="def call(fn):\n"
+                  "    try:\n"
+                  "        return fn()\n"
+                  "    except Exception as e:\n"
+                  "        raise\n"),
+        Example(
+            "from nova import exception\n\n\n"
+            "def call(fn, cell):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except exception.NovaException as err:\n"
+            "        raise err.__class__('cell %s: %s' % (cell, err))\n",
+            name="dunder-class-with-context",
+            fixed="from nova import exception\n\n\n"
+                  "def call(fn, cell):\n"
+                  "    try:\n"
+                  "        return fn()\n"
+                  "    except exception.NovaException as err:\n"
+                  "        raise exception.NovaException("
+                  "'cell %s: %s' % (cell, err)) from err\n"),
+        Example(
+            "import sys\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception:\n"
+            "        exc_type, exc_value, tb = sys.exc_info()\n"
+            "        raise exc_type('call failed: %s' % exc_value)\n",
+            name="exc-info-type"),
+        Example(
+            "import six\n\n\n"
+            "def call(fn, tb):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        six.reraise(type(e), type(e)('wrapped: %s' % e), tb)\n",
+            name="six-reraise-new-value"),
+    )
+    good = (
+        Example(
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception:\n"
+            "        raise\n",
+            name="bare-raise"),
+        Example(
+            "import sys\n\nimport six\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        six.reraise(type(e), e, sys.exc_info()[2])\n",
+            name="six-reraise-same-object"),
+        Example(
+            "class Record:\n"
+            "    def copy(self):\n"
+            "        try:\n"
+            "            return self.clone()\n"
+            "        except AttributeError:\n"
+            "            return type(self)(self.data)\n",
+            name="type-of-self-not-an-exception"),
+        Example(
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise RuntimeError('call failed') from e\n",
+            name="new-type-chained"),
+    )
+
+    def visit_Raise(self, node: ast.Raise, facts):
+        exc = node.exc
+        if not isinstance(exc, ast.Call) or not isinstance(
+                exc.func, (ast.Call, ast.Attribute, ast.Name)):
+            return
+        wrap = original_type_wrap(exc, facts)
+        if wrap is None:
+            return
+        handler, name = wrap
+        yield self.finding(node, facts, how=self._how(exc),
+                           fix_data=self._fix_data(exc, handler, name,
+                                                   facts))
+
+    def visit_Call(self, node: ast.Call, facts):
+        func = node.func
+        if getattr(func, "attr", getattr(func, "id", None)) != "reraise" or \
+                len(node.args) < 2 or \
+                facts.qualified_name(func) != SIX_RERAISE:
+            return
+        kind, value = node.args[0], node.args[1]
+        wrap = original_type_wrap(ast.Call(func=kind, args=[], keywords=[]),
+                                  facts) if isinstance(kind, (
+                                      ast.Call, ast.Attribute, ast.Name)) \
+            else None
+        if wrap is None:
+            return
+        handler, name = wrap
+        if isinstance(value, ast.Name) and raw_text_source(value, facts):
+            return  # the caught object itself: nothing is rebuilt
+        if isinstance(value, ast.Subscript) and raw_text_source(
+                value.value, facts) is not False:
+            return  # sys.exc_info()[1]
+        fix_data = {"name": name} if name else {}
+        yield self.finding(node, facts, how="six.reraise(type(e), ...)",
+                           fix_data=fix_data)
+
+    @staticmethod
+    def _how(call: ast.Call) -> str:
+        func = call.func
+        if isinstance(func, ast.Call):
+            return "raise type(e)(...)"
+        if isinstance(func, ast.Attribute):
+            return "raise e.__class__(...)"
+        return f"raise {func.id}(...)"
+
+    @staticmethod
+    def _fix_data(call: ast.Call, handler, name: str, facts) -> dict:
+        if name and call.args and not call.keywords and all(
+                is_own_text(a, name, facts) for a in call.args):
+            return {"bare": "1"}
+        data = {"name": name} if name else {}
+        if handler is not None and handler.type is not None and \
+                not isinstance(handler.type, ast.Tuple):
+            data["type"] = ast.unparse(handler.type)
+        return data
+
+
+class RawExceptionLoggedThenReraised(Rule):
+    """Flags raw exception text logged in a handler that re-raises.
+
+    Why this is bad:
+        The exception goes on to a caller that logs it again: operators get
+        every failure twice, and the raw text of a driver error carries DB
+        and MQ URLs with passwords, SQL statements and their parameters
+        into the logs unmasked (CWE-532, CWE-209). ``LOG.exception()`` /
+        ``exc_info=True`` adds the whole traceback the caller logs anyway.
+    Fix:
+        Wraps the raw text in the configured masker (default
+        ``strutils.mask_password``; URL credentials need the URL masker of
+        NSA502). Safe. For ``.exception()``/``exc_info`` only a hint: log
+        the traceback once, where the exception is finally handled.
+    Known limits:
+        Debug level is not flagged. A handler counts as re-raising at a
+        logging call when a ``raise``/``six.reraise`` can run after it in
+        the handler, or the call sits in ``with
+        excutils.save_and_reraise_exception():`` whose body never sets
+        ``reraise = False``.
+    """
+
+    code = "NSA302"
+    symbol = "raw-exception-logged-then-reraised"
+    cwe = (532, 209)
+    message = ("{what} logged at {level} and re-raised (CWE-532); mask it "
+               "or log once")
+    fix = FixSafety.SAFE
+    bad = (
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, cell):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        LOG.error('cell %s failed: %s', cell, e)\n"
+            "        raise\n",
+            name="error-with-bound-exception",
+            fixed="import logging\n\nfrom oslo_utils import strutils\n\n"
+                  "LOG = logging.getLogger(__name__)\n\n\n"
+                  "def call(fn, cell):\n"
+                  "    try:\n"
+                  "        return fn()\n"
+                  "    except Exception as e:\n"
+                  "        LOG.error('cell %s failed: %s', cell, "
+                  "strutils.mask_password(str(e)))\n"
+                  "        raise\n"),
+        Example(
+            "from oslo_log import log as logging\n"
+            "from oslo_utils import excutils\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as exc:\n"
+            "        with excutils.save_and_reraise_exception():\n"
+            "            msg = 'call failed: %s' % exc\n"
+            "            LOG.warning(msg)\n",
+            name="save-and-reraise-through-assignment"),
+        Example(
+            "import traceback\n\nfrom oslo_log import log as logging\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception:\n"
+            "        LOG.error(traceback.format_exc())\n"
+            "        raise\n",
+            name="format-exc"),
+        Example(
+            "import logging\n\n\n"
+            "class Worker:\n"
+            "    def run(self, fn):\n"
+            "        try:\n"
+            "            return fn()\n"
+            "        except Exception:\n"
+            "            self._log.exception('run failed')\n"
+            "            raise RuntimeError('run failed')\n",
+            name="exception-method-then-raise"),
+    )
+    good = (
+        Example(
+            "import logging\n\nfrom oslo_utils import strutils\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        LOG.error('failed: %s', strutils.mask_password(str(e)))\n"
+            "        raise\n",
+            name="masked"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        LOG.debug('failed: %s', e)\n"
+            "        raise\n",
+            name="debug-level"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        LOG.error('call failed: %s', e)\n"
+            "        return None\n",
+            name="handler-does-not-reraise"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, retry):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        if not retry:\n"
+            "            raise\n"
+            "        LOG.warning('retrying after: %s', e)\n",
+            name="raise-only-before-the-log"),
+        Example(
+            "from oslo_log import log as logging\n"
+            "from oslo_utils import excutils\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        with excutils.save_and_reraise_exception() as ctxt:\n"
+            "            LOG.warning('ignored: %s', e)\n"
+            "            ctxt.reraise = False\n",
+            name="save-and-reraise-switched-off"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, cell):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception:\n"
+            "        LOG.error('cell %s failed', cell)\n"
+            "        raise\n",
+            name="generic-message"),
+    )
+
+    def visit_Call(self, node: ast.Call, facts):
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in LOG_LEVELS:
+            return
+        handler = next(enclosing_handlers(node), None)
+        if handler is None and reraise_context(node, facts) is None:
+            return
+        method = logging_method(node, facts)
+        if method is None:
+            return
+        level = logging_level(node, method)
+        if level is None or level < INFO:
+            return
+        exc_info = method == "exception" or any(
+            kw.arg == "exc_info" and not (
+                isinstance(kw.value, ast.Constant) and not kw.value.value)
+            for kw in node.keywords)
+        flow = exception_flow(_owner(node, facts), facts, "any")
+        raw = []
+        for arg in node.args[1:] if method == "log" else node.args:
+            raw.extend(flow.raw_parts(arg, node))
+        for kw in node.keywords:
+            if kw.arg not in NON_TEXT_KEYWORDS and kw.arg is not None:
+                raw.extend(flow.raw_parts(kw.value, node))
+        if not raw and not exc_info:
+            return
+        if handler is None or not reraises_after(node, handler, facts):
+            if reraise_context(node, facts) is None:
+                return
+        fix_data = {}
+        if raw:
+            first = raw[0]
+            fix_data.update(arg_line=str(first.lineno),
+                            arg_col=str(first.col_offset),
+                            arg_end_line=str(first.end_lineno),
+                            arg_end_col=str(first.end_col_offset),
+                            raw_args=";".join(map(_position, raw)))
+        if exc_info:
+            fix_data["exc_info"] = "1"
+        what = ast.unparse(raw[0]) if raw else "the traceback"
+        if len(what) > 20:
+            what = "raw exception text"
+        yield self.finding(node, facts, what=what, level=method,
+                           fix_data=fix_data)
+
+
+class ExceptionDetailToCaller(Rule):
+    """Flags the text of a broadly caught exception sent back to the caller.
+
+    Why this is bad:
+        ``except Exception as e`` catches driver errors whose text holds
+        connection URLs with passwords, hostnames, SQL and file paths; put
+        into an HTTP explanation, a raised exception's message (which Nova
+        returns to API users and stores in instance faults), a returned
+        value or a response body, it reaches users who must never see it
+        (CWE-209).
+    Fix:
+        None automatic: catch the specific exception and use
+        ``e.format_message()``, or return a generic message and log the
+        detail (masked) for operators.
+    Known limits:
+        Values flow only through assignments in the same function. Builtins
+        other than Exception/BaseException, project exceptions and uses
+        narrowed by ``isinstance(e, <specific>)`` are not flagged; returning
+        the exception object itself is not text and is not flagged.
+    """
+
+    code = "NSA303"
+    symbol = "exception-detail-to-caller"
+    cwe = (209,)
+    message = ("text of a broadly caught exception reaches the caller via "
+               "{sink} (CWE-209); use a generic message")
+    fix = FixSafety.NONE
+    bad = (
+        Example(
+            "import webob.exc\n\n\n"
+            "def show(req, fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        msg = 'Lookup failed: %s' % e\n"
+            "        raise webob.exc.HTTPBadRequest(explanation=msg)\n",
+            name="http-explanation-through-assignment"),
+        Example(
+            "from sqlalchemy import exc as sa_exc\n\n\n"
+            "def status(session):\n"
+            "    try:\n"
+            "        session.execute('SELECT 1')\n"
+            "    except sa_exc.OperationalError as err:\n"
+            "        return {'status': 'down', 'error': str(err)}\n",
+            name="driver-error-returned"),
+        Example(
+            "from nova import exception\n\n\n"
+            "def attach(volume):\n"
+            "    try:\n"
+            "        volume.attach()\n"
+            "    except (IOError, Exception) as ex:\n"
+            "        raise exception.VolumeAttachFailed(reason=str(ex))\n",
+            name="tuple-with-exception-into-reason"),
+    )
+    good = (
+        Example(
+            "import webob.exc\n\nfrom nova import exception\n\n\n"
+            "def show(req, fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except exception.InstanceNotFound as e:\n"
+            "        raise webob.exc.HTTPNotFound("
+            "explanation=e.format_message())\n",
+            name="format-message-of-project-exception"),
+        Example(
+            "def parse(value):\n"
+            "    try:\n"
+            "        return int(value)\n"
+            "    except ValueError as e:\n"
+            "        raise TypeError('bad value: %s' % e)\n",
+            name="builtin-value-error"),
+        Example(
+            "import webob.exc\n\nfrom nova import exception\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        if isinstance(e, exception.Invalid):\n"
+            "            raise webob.exc.HTTPBadRequest(explanation=str(e))\n"
+            "        raise\n",
+            name="isinstance-narrowed"),
+        Example(
+            "import webob.exc\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception:\n"
+            "        raise webob.exc.HTTPInternalServerError(\n"
+            "            explanation='Unexpected error')\n",
+            name="generic-message"),
+        Example(
+            "def call(fn, parse):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        try:\n"
+            "            return parse()\n"
+            "        except KeyError as e:\n"
+            "            raise LookupError('missing %s' % e)\n",
+            name="inner-handler-shadows-outer-name"),
+        Example(
+            "def gather(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        return e\n",
+            name="exception-object-returned"),
+    )
+
+    def visit_Raise(self, node: ast.Raise, facts):
+        exc = node.exc
+        if not isinstance(exc, ast.Call):
+            return
+        owner = _owner(node, facts)
+        if not _has_leaky_handler(owner, facts) or \
+                original_type_wrap(exc, facts) is not None:
+            return
+        flow = exception_flow(owner, facts, "leaky")
+        values = list(exc.args) + [kw.value for kw in exc.keywords]
+        if any(flow.carries(v, node) for v in values):
+            yield self.finding(node, facts, sink="a raised exception")
+
+    def visit_Call(self, node: ast.Call, facts):
+        func = node.func
+        name = getattr(func, "attr", getattr(func, "id", ""))
+        if not name.startswith("HTTP") or isinstance(parent_of(node),
+                                                     ast.Raise):
+            return
+        owner = _owner(node, facts)
+        if not _has_leaky_handler(owner, facts):
+            return
+        qualified = facts.qualified_name(func)
+        if qualified is None or not qualified.startswith(WEBOB_HTTP):
+            return
+        flow = exception_flow(owner, facts, "leaky")
+        values = node.args[:1] + [kw.value for kw in node.keywords
+                                  if kw.arg in HTTP_TEXT_KEYWORDS]
+        if any(flow.carries(v, node) for v in values):
+            yield self.finding(node, facts, sink="an HTTP explanation")
+
+    def visit_Return(self, node: ast.Return, facts):
+        value = node.value
+        if value is None or isinstance(value, ast.Constant):
+            return
+        owner = _owner(node, facts)
+        if not _has_leaky_handler(owner, facts):
+            return
+        if isinstance(value, ast.Name) and raw_text_source(value, facts):
+            return  # the exception object itself, not its text
+        if isinstance(value, ast.Call) and getattr(
+                value.func, "attr", getattr(value.func, "id", "")
+        ).startswith("HTTP"):
+            return  # reported by visit_Call
+        flow = exception_flow(owner, facts, "leaky")
+        if flow.carries(value, node):
+            yield self.finding(node, facts, sink="a returned value")
+
+    def visit_Assign(self, node: ast.Assign, facts):
+        for target in node.targets:
+            if isinstance(target, ast.Attribute) and \
+                    target.attr in RESPONSE_BODY_ATTRIBUTES:
+                receiver = dotted_name(target.value)
+                if receiver and set(name_tokens(
+                        receiver.rpartition(".")[2])) & RESPONSE_TOKENS:
+                    break
+        else:
+            return
+        owner = _owner(node, facts)
+        if not _has_leaky_handler(owner, facts):
+            return
+        if exception_flow(owner, facts, "leaky").carries(node.value, node):
+            yield self.finding(node, facts, sink="a response body")
+
+
+RULES = (ReraiseWrappedInOriginalType, RawExceptionLoggedThenReraised,
+         ExceptionDetailToCaller)
