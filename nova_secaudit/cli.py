@@ -127,7 +127,16 @@ def run_explain(args) -> int:
     return EXIT_CLEAN
 
 
+def _printable_streams() -> None:
+    # A file name that is not valid UTF-8 (surrogate-escaped by os.walk) or
+    # not encodable on this terminal must be printed, not crash the run.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "jobs", 1) < 1:

@@ -1,4 +1,12 @@
-"""Which files a run looks at."""
+"""Which files a run looks at.
+
+Directories are walked in a stable (sorted) order. Symbolic links to
+directories are not followed, so a link loop (``d/up -> ..``) cannot make a
+walk endless; a symbolic link to a file is checked like the file, and one
+that loops or dangles is reported as that file's one-line error. A directory
+named ``x.py`` is walked, not read. A directory that cannot be listed is an
+error for that directory, and the walk goes on.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +23,30 @@ def _excluded(name: str, patterns) -> bool:
     return any(fnmatch.fnmatch(name, p) for p in patterns)
 
 
+def _reason(exc: OSError) -> str:
+    return " ".join(str(exc.strerror or exc).split())
+
+
 def iter_python_files(paths, exclude=DEFAULT_EXCLUDES
                       ) -> Iterator[tuple[str, str | None]]:
     """(path, error) pairs: every .py file under ``paths``, in a stable
-    order; a path that does not exist yields an error instead."""
+    order; a path that does not exist or a directory that cannot be listed
+    yields an error instead."""
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            failed: list[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=failed.append):
+                while failed:
+                    exc = failed.pop(0)
+                    yield (exc.filename or root,
+                           f"cannot list directory: {_reason(exc)}")
                 dirs[:] = sorted(d for d in dirs if not _excluded(d, exclude))
                 for name in sorted(files):
                     if name.endswith(".py") and not _excluded(name, exclude):
                         yield os.path.join(root, name), None
+            for exc in failed:
+                yield exc.filename or path, \
+                    f"cannot list directory: {_reason(exc)}"
         elif os.path.lexists(path):
             yield path, None
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import enum
 import inspect
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Iterator
@@ -166,24 +167,58 @@ def active_rules(settings: Settings, path: str = "") -> list[Rule]:
             if settings.is_enabled(rule.code, rule.default_enabled, path)]
 
 
-def run_rules(rules: Iterable[Rule], facts: ModuleFacts) -> list[Finding]:
-    """Dispatch the indexed nodes of ``facts`` to ``rules``."""
+def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
+              errors: list[str] | None = None) -> list[Finding]:
+    """Dispatch the indexed nodes of ``facts`` to ``rules``.
+
+    A rule that raises (a bug, or ``RecursionError`` on a pathological
+    tree) loses its findings for this module only: the others still run,
+    and the failure becomes one line, ``internal error in NSAxxx: ...``,
+    appended to ``errors`` (logged when ``errors`` is None). The engine
+    itself never raises for a tree ``ast.parse`` produced.
+    """
     found: set[Finding] = set()
     for rule in rules:
-        for node_type in rule.node_types:
-            visit = getattr(rule, "visit_" + node_type.__name__)
-            for node in facts.nodes(node_type):
-                found.update(visit(node, facts))
+        mine: list[Finding] = []
+        node = None
+        try:
+            for node_type in rule.node_types:
+                visit = getattr(rule, "visit_" + node_type.__name__)
+                for node in facts.nodes(node_type):
+                    mine.extend(visit(node, facts))
+        except Exception as exc:  # reported as one line, never raised
+            message = internal_error(rule.code, exc, node)
+            if errors is None:
+                logging.getLogger("nova_secaudit").error(
+                    "%s: %s", facts.path, message)
+            else:
+                errors.append(message)
+            continue
+        found.update(mine)
     return sorted(found)
+
+
+def internal_error(code: str, exc: BaseException, node=None) -> str:
+    """``internal error in NSA101: KeyError: 'x' (line 3)``, one line."""
+    detail = " ".join(str(exc).split())
+    if len(detail) > 160:
+        detail = detail[:157] + "..."
+    text = f"internal error in {code}: {type(exc).__name__}"
+    if detail:
+        text += f": {detail}"
+    line = getattr(node, "lineno", None)
+    return text + (f" (line {line})" if line else "")
 
 
 def check(tree: ast.AST, path: str = "<unknown>",
           settings: Settings | None = None,
-          rules: Iterable[Rule] | None = None) -> list[Finding]:
+          rules: Iterable[Rule] | None = None,
+          errors: list[str] | None = None) -> list[Finding]:
     """Every finding of the enabled rules in ``tree``, sorted and unique.
 
     ``rules`` overrides the settings-based selection (the pylint front end
-    runs every rule once and lets pylint decide what to show).
+    runs every rule once and lets pylint decide what to show). A rule's
+    internal error is appended to ``errors`` (see :func:`run_rules`).
     """
     settings = settings or Settings()
     if rules is None:
@@ -192,7 +227,7 @@ def check(tree: ast.AST, path: str = "<unknown>",
     if not rules:
         return []
     facts = ModuleFacts(tree, path, settings)
-    return run_rules(rules, facts)
+    return run_rules(rules, facts, errors)
 
 
 def check_source(source: str, path: str = "<unknown>",
