@@ -23,7 +23,8 @@ def check_file(path: str, settings: Settings) -> FileResult:
     """Findings for one file, with ``# noqa`` / ``# pylint: disable``."""
     try:
         text, tree = load_module(path)
-        findings = check(tree, path, settings)
+        errors: list[str] = []  # rules' internal errors, one line each
+        findings = check(tree, path, settings, errors=errors)
     except SourceError as exc:
         return FileResult(path, error=str(exc))
     except RecursionError:
@@ -33,7 +34,7 @@ def check_file(path: str, settings: Settings) -> FileResult:
         if lines:
             findings = [f for f in findings if not is_suppressed(
                 f, lines, "W6" + f.code[3:])]
-    return FileResult(path, findings)
+    return FileResult(path, findings, "; ".join(errors) or None)
 
 
 def _check_many(paths: list[str], settings: Settings) -> list[FileResult]:
