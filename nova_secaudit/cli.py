@@ -11,9 +11,10 @@ import os
 import sys
 
 from nova_secaudit import __version__
+from nova_secaudit.baseline import BaselineError
 from nova_secaudit.discovery import iter_python_files
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
-from nova_secaudit.runner import check_paths
+from nova_secaudit.runner import check_paths, default_jobs
 from nova_secaudit.settings import ConfigError, load_settings, split_list
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -39,8 +40,28 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
                         help="config file (default: nearest pyproject.toml,"
                              " setup.cfg or tox.ini with our section)")
-    parser.add_argument("--jobs", "-j", type=int, default=1,
-                        help="worker processes (default 1)")
+    parser.add_argument("--jobs", "-j", type=int, default=default_jobs(),
+                        help="worker processes (default: the CPU count); "
+                             "output is identical for any N")
+
+
+def _add_reporting(parser: argparse.ArgumentParser) -> None:
+    from nova_secaudit.reporting import FORMATS
+
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="output format (default text, like flake8)")
+    parser.add_argument("--output", "-o", metavar="FILE", default=None,
+                        help="write the report to FILE instead of stdout")
+    parser.add_argument("--baseline", metavar="FILE", default=None,
+                        help="report only findings not in this baseline")
+    parser.add_argument("--write-baseline", metavar="FILE", default=None,
+                        help="record every current finding in FILE and "
+                             "exit 0")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the results cache")
+    parser.add_argument("--cache-dir", metavar="DIR", default=None,
+                        help="results cache directory (default "
+                             "./.nova-secaudit-cache)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(check)
     check.add_argument("--exit-zero", action="store_true",
                        help="exit 0 even when there are findings")
+    _add_reporting(check)
     check.set_defaults(handler=run_check)
 
     rules = commands.add_parser("rules", help="list the rules")
@@ -79,26 +101,92 @@ def effective_settings(args):
 
 
 def run_check(args) -> int:
+    from nova_secaudit import baseline as baselines
+    from nova_secaudit.cache import CACHE_DIR_NAME, ResultsCache
+    from nova_secaudit.discovery import DEFAULT_EXCLUDES
+    from nova_secaudit.reporting import Report, render
+
     settings = effective_settings(args)
-    files, errors = [], 0
-    for path, error in iter_python_files(args.paths):
+    accepted = baselines.Baseline.load(args.baseline) \
+        if args.baseline else None
+    files, errors = [], []
+    for path, error in iter_python_files(
+            args.paths, DEFAULT_EXCLUDES + settings.exclude):
         if error:
             print(f"{path}: error: {error}", file=sys.stderr)
-            errors += 1
+            errors.append((path, error))
         else:
             files.append(path)
-    count = 0
-    for result in check_paths(files, settings, args.jobs):
+    cache = None if args.no_cache else ResultsCache(
+        settings, args.cache_dir or CACHE_DIR_NAME)
+    with _progress(len(files)) as advance:
+        results = list(check_paths(files, settings, args.jobs,
+                                   cache=cache, progress=advance))
+    for result in results:
         if result.error:
             print(f"{result.path}: error: {result.error}", file=sys.stderr)
-            errors += 1
-        for found in result.findings:
-            print(f"{found.path}:{found.line}:{found.col + 1}: "
-                  f"{found.code} {found.message}")
-            count += 1
+            errors.append((result.path, result.error))
+    if args.write_baseline:
+        written = baselines.write_baseline(args.write_baseline, (
+            pair for result in results
+            for pair in zip(result.findings, result.fingerprints)))
+        print(f"nova-secaudit: wrote {written} finding(s) to "
+              f"{args.write_baseline}", file=sys.stderr)
+        return EXIT_ERROR if errors else EXIT_CLEAN
+    if accepted is not None:
+        for result in results:
+            kept = [(found, fingerprint) for found, fingerprint in
+                    zip(result.findings, result.fingerprints)
+                    if accepted.is_new(fingerprint)]
+            result.findings = [found for found, _ in kept]
+            result.fingerprints = [fingerprint for _, fingerprint in kept]
+    report = Report(results, settings, errors,
+                    accepted.matched if accepted else 0)
+    _emit(render(report, args.format), args.output)
     if errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if count and not args.exit_zero else EXIT_CLEAN
+    return EXIT_FINDINGS if report.count and not args.exit_zero \
+        else EXIT_CLEAN
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: "
+                         f"{exc.strerror or exc}") from None
+
+
+class _progress:
+    """A tqdm bar on stderr, only on an interactive terminal outside CI."""
+
+    def __init__(self, total: int):
+        self.total, self.bar = total, None
+
+    def __enter__(self):
+        if self.total and _interactive():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return None
+            self.bar = tqdm(total=self.total, unit="file", leave=False,
+                            file=sys.stderr, desc="nova-secaudit")
+            return self.bar.update
+        return None
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI") and \
+        os.environ.get("TERM") != "dumb"
 
 
 def run_rules(args) -> int:
@@ -109,21 +197,13 @@ def run_rules(args) -> int:
 
 
 def run_explain(args) -> int:
+    from nova_secaudit.docs import render_text
+
     rule = RULES_BY_CODE.get(args.code.upper())
     if rule is None:
         raise UsageError(f"unknown rule {args.code!r}; see "
                          "'nova-secaudit rules'")
-    sections = rule.doc_sections()
-    cwe = ", ".join(f"CWE-{n}" for n in rule.cwe)
-    print(f"{rule.code} {rule.symbol} ({cwe}; fix: {rule.fix.value})")
-    print(sections["summary"])
-    for heading in ("Why this is bad", "Fix", "Known limits"):
-        if heading in sections:
-            print(f"\n{heading}:\n  {sections[heading]}")
-    for label, examples in (("Bad", rule.bad), ("Good", rule.good)):
-        for example in examples:
-            print(f"\n{label} ({example.name}):")
-            print("  " + example.source.rstrip().replace("\n", "\n  "))
+    sys.stdout.write(render_text(rule))
     return EXIT_CLEAN
 
 
@@ -145,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs is more than four per CPU")
     try:
         return args.handler(args)
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, BaselineError) as exc:
         print(f"nova-secaudit: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:

@@ -21,6 +21,8 @@ SHARED_OPTIONS = (
     ("init_functions", True,
      "functions that only run at start-up (never flagged by NSA2xx)"),
     ("masker", False, "qualified name of the masking function for fixes"),
+    ("max_workers", False, "worker bound the NSA101 fix writes"),
+    ("max_backlog", False, "backlog bound the NSA102 fix writes"),
     ("url_masker", False, "qualified name of the URL-credential masker"),
 )
 

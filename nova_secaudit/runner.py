@@ -1,14 +1,23 @@
-"""Checking many files: the CLI's engine loop, with suppressions applied."""
+"""Checking many files: the CLI's engine loop, with suppressions applied,
+fingerprints computed, a results cache and an optional process pool.
+
+Results always come back in the order of the paths given, so ``--jobs N``
+prints exactly what ``--jobs 1`` prints.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from nova_secaudit.baseline import fingerprints as make_fingerprints
+from nova_secaudit.cache import ResultsCache, content_digest
 from nova_secaudit.engine import Finding, check
 from nova_secaudit.settings import Settings
-from nova_secaudit.source import SourceError, load_module
+from nova_secaudit.source import (
+    SourceError, decode_source, parse_text, read_bytes)
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
@@ -17,24 +26,39 @@ class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    # One stable fingerprint per finding (see baseline.py), same order.
+    fingerprints: list[str] = field(default_factory=list)
+    cached: bool = False
 
 
-def check_file(path: str, settings: Settings) -> FileResult:
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def check_file(path: str, settings: Settings,
+               data: bytes | None = None) -> FileResult:
     """Findings for one file, with ``# noqa`` / ``# pylint: disable``."""
     try:
-        text, tree = load_module(path)
+        if data is None:
+            data = read_bytes(path)
+        text = decode_source(data)
+        tree = parse_text(text, path)
         errors: list[str] = []  # rules' internal errors, one line each
         findings = check(tree, path, settings, errors=errors)
     except SourceError as exc:
         return FileResult(path, error=str(exc))
     except RecursionError:
         return FileResult(path, error="too deeply nested to analyse")
-    if findings:
-        lines = suppressed_lines(text)
-        if lines:
-            findings = [f for f in findings if not is_suppressed(
-                f, lines, "W6" + f.code[3:])]
-    return FileResult(path, findings, "; ".join(errors) or None)
+    error = "; ".join(errors) or None
+    if not findings:
+        return FileResult(path, error=error)
+    lines = suppressed_lines(text)
+    if lines:
+        findings = [f for f in findings if not is_suppressed(
+            f, lines, "W6" + f.code[3:])]
+    return FileResult(path, findings, error,
+                      fingerprints=make_fingerprints(findings,
+                                                     text.splitlines()))
 
 
 def _check_many(paths: list[str], settings: Settings) -> list[FileResult]:
@@ -42,15 +66,67 @@ def _check_many(paths: list[str], settings: Settings) -> list[FileResult]:
 
 
 def check_paths(paths: Iterable[str], settings: Settings,
-                jobs: int = 1, chunk: int = 16) -> Iterator[FileResult]:
-    """Results in the order of ``paths``; ``jobs`` > 1 uses processes."""
+                jobs: int = 1, chunk: int = 16,
+                cache: ResultsCache | None = None,
+                progress: Callable[[int], None] | None = None
+                ) -> Iterator[FileResult]:
+    """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
+
+    With ``cache``, files whose content, tool and configuration are unchanged
+    are not analysed again; ``progress(n)`` is called as n more files finish.
+    """
     paths = list(paths)
+    ready: dict[int, FileResult] = {}
+    todo: list[int] = []
+    digests: dict[int, str] = {}
+    contents: dict[int, bytes] = {}
+    if cache is not None:
+        for index, path in enumerate(paths):
+            try:
+                data = read_bytes(path)
+            except SourceError as exc:
+                ready[index] = FileResult(path, error=str(exc))
+                continue
+            digest = content_digest(data)
+            hit = cache.get(path, digest)
+            if hit is None:
+                digests[index] = digest
+                contents[index] = data
+                todo.append(index)
+            else:
+                findings, prints, error = hit
+                ready[index] = FileResult(path, findings, error, prints,
+                                          cached=True)
+        if progress and ready:
+            progress(len(ready))
+    else:
+        todo = list(range(len(paths)))
+
+    for index, result in zip(todo, _run(
+            [paths[i] for i in todo], [contents.get(i) for i in todo],
+            settings, jobs, chunk, progress)):
+        ready[index] = result
+        if cache is not None and index in digests:
+            cache.put(result.path, digests[index], result.findings,
+                      result.fingerprints, result.error)
+    if cache is not None:
+        cache.save()
+    for index in range(len(paths)):
+        yield ready[index]
+
+
+def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
+         jobs: int, chunk: int, progress) -> Iterator[FileResult]:
     if jobs <= 1 or len(paths) <= chunk:
-        for path in paths:
-            yield check_file(path, settings)
+        for path, data in zip(paths, contents):
+            yield check_file(path, settings, data)
+            if progress:
+                progress(1)
         return
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
         for results in pool.map(_check_many, chunks,
                                 [settings] * len(chunks)):
+            if progress:
+                progress(len(results))
             yield from results

@@ -11,6 +11,7 @@ import configparser
 import dataclasses
 import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,8 @@ class Settings:
     init_functions: tuple[str, ...] = ()
     masker: str = DEFAULT_MASKER
     url_masker: str = ""
+    # Extra file/directory name patterns the CLI skips (beyond the defaults).
+    exclude: tuple[str, ...] = ()
 
     def is_enabled(self, code: str, default_enabled: bool = True,
                    path: str = "") -> bool:
@@ -88,7 +91,8 @@ def _path_matches(posix_path: str, pattern: str) -> bool:
 
 # Config keys (dash or underscore spelling) and how to read their values.
 _LIST_KEYS = ("select", "ignore", "executor_factories", "lock_names",
-              "synchronized_decorators", "sensitive_names", "init_functions")
+              "synchronized_decorators", "sensitive_names", "init_functions",
+              "exclude")
 _INT_KEYS = ("max_workers", "max_backlog")
 _STR_KEYS = ("masker", "url_masker")
 KNOWN_KEYS = _LIST_KEYS + _INT_KEYS + _STR_KEYS + ("per_file_ignores",)
@@ -149,12 +153,34 @@ def settings_from_mapping(mapping: dict, source: str,
             if isinstance(exc, ConfigError):
                 raise
             raise ConfigError(f"{where}: bad value {value!r}: {exc}") from None
+    for spec in changes.get("executor_factories", ()):
+        _check_factory_spec(spec, f"{source}: executor-factories")
+    for key in ("lock_names", "synchronized_decorators", "sensitive_names",
+                "init_functions"):
+        for name in changes.get(key, ()):
+            if not _DOTTED.fullmatch(name):
+                raise ConfigError(f"{source}: {key.replace('_', '-')}: "
+                                  f"{name!r} is not a (dotted) Python name")
     for key in ("select", "ignore"):
         for code in changes.get(key, ()):
             if not code.startswith("NSA"):
                 raise ConfigError(f"{source}: {key}: {code!r} is not an "
                                   "NSA code prefix")
     return (base or Settings()).replace(**changes)
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _check_factory_spec(spec: str, where: str) -> None:
+    """``pkg.mod.func`` or ``pkg.mod.func:<keyword or position>``."""
+    name, colon, bound = spec.partition(":")
+    if "." not in name or not _DOTTED.fullmatch(name):
+        raise ConfigError(f"{where}: {spec!r}: expected a qualified name "
+                          "like pkg.mod.func")
+    if colon and not (bound.isdigit() or bound.isidentifier()):
+        raise ConfigError(f"{where}: {spec!r}: the bound after ':' must be "
+                          "a keyword name or a position")
 
 
 def _read_pyproject(path: Path) -> dict | None:

@@ -1,0 +1,64 @@
+"""Output formats of ``nova-secaudit check --format``.
+
+Every format renders the same :class:`Report`: the files' results (already
+filtered by a baseline, if any), the effective settings and the files that
+could not be checked. A format is a module with ``render(report) -> str``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from nova_secaudit.engine import Finding
+from nova_secaudit.runner import FileResult
+from nova_secaudit.settings import Settings
+from nova_secaudit.source import SourceError, decode_source, read_bytes
+
+FORMATS = ("text", "json", "sarif", "github", "html")
+
+
+@dataclass
+class Report:
+    results: list[FileResult]
+    settings: Settings = field(default_factory=Settings)
+    # (path, one-line reason) for paths that could not be checked.
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    baseline_matched: int = 0
+    _sources: dict = field(default_factory=dict, repr=False)
+
+    def findings(self) -> Iterator[tuple[Finding, str]]:
+        """``(finding, fingerprint)`` in path order, then position."""
+        for result in self.results:
+            yield from zip(result.findings, result.fingerprints)
+
+    @property
+    def count(self) -> int:
+        return sum(len(result.findings) for result in self.results)
+
+    def source(self, path: str) -> str | None:
+        """The text of ``path`` (read once), or None when unreadable."""
+        if path not in self._sources:
+            try:
+                self._sources[path] = decode_source(read_bytes(path))
+            except SourceError:
+                self._sources[path] = None
+        return self._sources[path]
+
+    def lines(self, path: str) -> list[str]:
+        text = self.source(path)
+        return text.splitlines() if text is not None else []
+
+
+def char_column(line_text: str, byte_col: int) -> int:
+    """0-based UTF-8 byte offset in a line -> 0-based character offset."""
+    encoded = line_text.encode("utf-8")
+    return len(encoded[:byte_col].decode("utf-8", errors="ignore"))
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    module = importlib.import_module(f"nova_secaudit.reporting.{fmt}_format")
+    return module.render(report)

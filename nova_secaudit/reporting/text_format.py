@@ -1,0 +1,11 @@
+"""flake8-style lines: ``path:line:col: CODE message`` (col 1-based, as
+flake8 prints it), then a one-line summary on the last line."""
+
+from __future__ import annotations
+
+
+def render(report) -> str:
+    lines = [f"{found.path}:{found.line}:{found.col + 1}: "
+             f"{found.code} {found.message}"
+             for found, _ in report.findings()]
+    return "".join(line + "\n" for line in lines)
