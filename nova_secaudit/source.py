@@ -65,7 +65,7 @@ def decode_source(data: bytes) -> str:
             f"(byte {exc.start}): {exc.reason}") from None
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return text  # a BOM made detect_encoding answer utf-8-sig: gone
 
 
 def parse_text(text: str, path: str) -> ast.Module:
