@@ -1,4 +1,4 @@
-"""``nova-secaudit``: check | rules | explain.
+"""``nova-secaudit``: check | fix | rules | explain.
 
 Exit codes: 0 clean, 1 findings, 2 usage, configuration or unreadable-file
 errors (a file error is reported on its own line and the run goes on).
@@ -13,6 +13,7 @@ import sys
 from nova_secaudit import __version__
 from nova_secaudit.baseline import BaselineError
 from nova_secaudit.discovery import iter_python_files
+from nova_secaudit.fixing import add_fix_arguments
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
 from nova_secaudit.runner import check_paths, default_jobs
 from nova_secaudit.settings import ConfigError, load_settings, split_list
@@ -79,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 0 even when there are findings")
     _add_reporting(check)
     check.set_defaults(handler=run_check)
+
+    fix = commands.add_parser(
+        "fix", help="rewrite files to fix findings (see docs/codemods.md)")
+    fix.add_argument("paths", nargs="*", default=["."])
+    _add_selection(fix)
+    add_fix_arguments(fix)
+    fix.set_defaults(handler=run_fix)
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.set_defaults(handler=run_rules)
@@ -187,6 +195,12 @@ class _progress:
 def _interactive() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI") and \
         os.environ.get("TERM") != "dumb"
+
+
+def run_fix(args) -> int:
+    from nova_secaudit.fixing import run
+
+    return run(args, effective_settings(args))
 
 
 def run_rules(args) -> int:

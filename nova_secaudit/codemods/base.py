@@ -1,0 +1,264 @@
+"""The base of every codemod: engine findings mapped onto libcst nodes.
+
+A codemod never decides on its own what is wrong. It runs the detection
+engine on the module it is given (so ``nova-secaudit check`` and the fix
+can never disagree), keeps the findings of its own codes that carry what the
+fix needs, and edits only the nodes whose positions the engine reported.
+
+Positions: the engine reports ``ast`` columns, which count UTF-8 *bytes*;
+libcst's :class:`PositionProvider` counts *characters*. :class:`Targets`
+converts once per module, so a line with non-ASCII text before the reported
+node still matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+import libcst as cst
+from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider
+
+from nova_secaudit.codemods.layout import relayout_call
+from nova_secaudit.engine import Finding, check
+from nova_secaudit.settings import Settings, load_settings
+from nova_secaudit.suppressions import is_suppressed, suppressed_lines
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """Physical lines without their line breaks, split as ``ast`` does."""
+    return LINE_BREAK.split(text)
+
+
+def char_column(line_text: str, byte_col: int) -> int:
+    """Character column of the UTF-8 byte offset ``byte_col`` in a line."""
+    if line_text.isascii():
+        return byte_col
+    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One finding with libcst-style (1-based line, character col) bounds."""
+
+    finding: Finding
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self.finding.fix_args
+
+    def within(self, start: tuple[int, int], end: tuple[int, int]) -> bool:
+        return start <= self.start and self.end <= end
+
+
+class Targets:
+    """Findings indexed by their character position in the module."""
+
+    def __init__(self, findings: Iterable[Finding], text: str):
+        self.lines = source_lines(text)
+        self.by_start: dict[tuple[int, int], list[Target]] = {}
+        self.all: list[Target] = []
+        for found in findings:
+            target = Target(found, self._char_pos(found.line, found.col),
+                            self._char_pos(found.end_line or found.line,
+                                           found.end_col))
+            self.by_start.setdefault(target.start, []).append(target)
+            self.all.append(target)
+
+    def _char_pos(self, line: int, byte_col: int) -> tuple[int, int]:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return line, char_column(text, byte_col)
+
+    def at(self, start: tuple[int, int], codes=None) -> list[Target]:
+        found = self.by_start.get(start, [])
+        return [t for t in found if codes is None or t.code in codes]
+
+    def inside(self, start, end, codes=None) -> list[Target]:
+        return [t for t in self.all if t.within(start, end)
+                and (codes is None or t.code in codes)]
+
+    def __bool__(self) -> bool:
+        return bool(self.all)
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Options every command understands, for ``python -m libcst.tool``."""
+    parser.add_argument("--nsa-config", default=None,
+                        help="nova-secaudit config file (default: nearest "
+                             "pyproject.toml, setup.cfg or tox.ini)")
+
+
+class FindingCodemod(VisitorBasedCodemodCommand):
+    """Maps the engine's findings of ``CODES`` onto the module being fixed.
+
+    Subclasses implement libcst ``leave_*`` methods that look their node up
+    with :meth:`targets_at` and record what they did with :meth:`applied`
+    or :meth:`skip`. When the module holds no finding the command can fix,
+    the command raises ``SkipFile`` and the file is left as it was.
+    """
+
+    CODES: ClassVar[tuple[str, ...]] = ()
+    METADATA_DEPENDENCIES = (PositionProvider,)
+    # fix_data keys a finding must carry for this command to fix it.
+    REQUIRED_ARGS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        add_common_args(arg_parser)
+
+    def __init__(self, context: CodemodContext,
+                 settings: Settings | None = None,
+                 codes: Iterable[str] | None = None,
+                 nsa_config: str | None = None, **overrides) -> None:
+        super().__init__(context)
+        if settings is None:
+            settings = load_settings(context.filename or ".", nsa_config)
+        changes = {k: v for k, v in overrides.items()
+                   if v is not None and k in Settings.__dataclass_fields__}
+        self.settings = settings.replace(**changes) if changes else settings
+        self.options = {k: v for k, v in overrides.items()
+                        if k not in Settings.__dataclass_fields__}
+        self.codes = tuple(c for c in (codes or self.CODES)
+                           if c in self.CODES)
+        self.targets = Targets((), "")
+        self.fixed: Counter = Counter()
+        self.skipped: list[tuple[Finding, str]] = []
+        self._handled: set[Target] = set()
+
+    # -- findings --------------------------------------------------------
+    def engine_findings(self, text: str) -> list[Finding]:
+        """The engine's findings of this command's codes in ``text``."""
+        from nova_secaudit.rules import RULES_BY_CODE
+
+        path = self.context.filename or "<stdin>"
+        # Running a command asks for its codes (opt-in ones included);
+        # only an explicit ignore in the configuration turns one off.
+        only_ignores = Settings(ignore=self.settings.ignore,
+                                per_file_ignores=self.settings.per_file_ignores)
+        rules = [RULES_BY_CODE[code](self.settings) for code in self.codes
+                 if code in RULES_BY_CODE and
+                 only_ignores.is_enabled(code, True, path)]
+        if not rules:
+            return []
+        try:
+            tree = ast.parse(text, filename=path)
+        except (SyntaxError, ValueError):
+            return []
+        findings = check(tree, path, self.settings, rules=rules)
+        lines = suppressed_lines(text) if findings else {}
+        if lines:
+            findings = [f for f in findings
+                        if not is_suppressed(f, lines, "W6" + f.code[3:])]
+        return findings
+
+    def fixable(self, found: Finding) -> str | None:
+        """None when ``found`` can be fixed, else the reason it cannot."""
+        args = found.fix_args
+        missing = [k for k in self.REQUIRED_ARGS.get(found.code, ())
+                   if k not in args]
+        if missing:
+            return "the rule gave no " + ", ".join(missing)
+        return None
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        findings = self.engine_findings(tree.code)
+        usable = []
+        for found in findings:
+            reason = self.fixable(found)
+            if reason:
+                self.skip_finding(found, reason)
+            else:
+                usable.append(found)
+        if not usable:
+            raise SkipFile("no finding of " + ", ".join(self.codes) +
+                           " to fix")
+        self.targets = Targets(usable, tree.code)
+        self.prepare(tree)
+        result = tree.visit(self)
+        for target in self.targets.all:
+            if target not in self._handled:
+                self.skip(target, "no matching syntax node")
+        if not self.fixed:
+            raise SkipFile("nothing fixable: " + "; ".join(
+                r for _, r in self.skipped))
+        return self.finish(result)
+
+    def prepare(self, tree: cst.Module) -> None:
+        """Hook: look at the whole module before visiting."""
+
+    def finish(self, tree: cst.Module) -> cst.Module:
+        """Hook: module-level edits (imports, locks) after visiting."""
+        return tree
+
+    # -- helpers for subclasses -------------------------------------------
+    def position(self, node: cst.CSTNode):
+        return self.get_metadata(PositionProvider, node)
+
+    def start_of(self, node: cst.CSTNode) -> tuple[int, int]:
+        pos = self.position(node).start
+        return pos.line, pos.column
+
+    def end_of(self, node: cst.CSTNode) -> tuple[int, int]:
+        pos = self.position(node).end
+        return pos.line, pos.column
+
+    def targets_at(self, node: cst.CSTNode, codes=None) -> list[Target]:
+        found = self.targets.at(self.start_of(node), codes or self.codes)
+        return [t for t in found if t not in self._handled]
+
+    def targets_inside(self, node: cst.CSTNode, codes=None) -> list[Target]:
+        found = self.targets.inside(self.start_of(node), self.end_of(node),
+                                    codes or self.codes)
+        return [t for t in found if t not in self._handled]
+
+    def applied(self, target: Target) -> None:
+        self._handled.add(target)
+        self.fixed[target.code] += 1
+
+    def skip(self, target: Target, reason: str) -> None:
+        if target in self._handled:
+            return
+        self._handled.add(target)
+        self.skip_finding(target.finding, reason)
+
+    def skip_finding(self, found: Finding, reason: str) -> None:
+        self.skipped.append((found, reason))
+        self.warn(f"{found.line}:{found.col + 1} {found.code} not fixed: "
+                  f"{reason}")
+
+    def original_line(self, line: int) -> str:
+        lines = self.targets.lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    def indent_of_line(self, line: int) -> str:
+        text = self.original_line(line)
+        return text[:len(text) - len(text.lstrip(" \t"))]
+
+    def relayout(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """``updated`` re-filled to 79 columns where ``original`` stood."""
+        start, end = self.start_of(original), self.end_of(original)
+        first, last = self.original_line(start[0]), self.original_line(end[0])
+        width = max(len(self.original_line(n))
+                    for n in range(start[0], end[0] + 1))
+        return relayout_call(updated, first[:start[1]], last[end[1]:],
+                             self.indent_of_line(start[0]), width)
+
+    def project(self) -> str:
+        """The top-level package of the file being fixed (default nova)."""
+        from nova_secaudit.analysis import module_location
+
+        package = module_location(self.context.filename or "")[1]
+        return package.split(".", 1)[0] if package else "nova"

@@ -1,0 +1,120 @@
+"""Keeping edited calls within 79 columns the way Nova code wraps them.
+
+When an argument is added or wrapped and the line grows past the limit, the
+call's arguments are re-filled: first aligned with the opening bracket
+(pycodestyle's visual indent), then, if that still does not fit, as a
+hanging indent four spaces deeper than the line the call starts on::
+
+    executor = futurist.ThreadPoolExecutor(
+        max_workers=4,
+        check_and_reject=futurist.rejection.reject_when_reached(64))
+
+A call with comments between its arguments is left as written: re-filling
+would move the comments away from what they explain.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+MAX_LINE = 79
+EMPTY_MODULE = cst.Module(body=())
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return EMPTY_MODULE.code_for_node(node)
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_Comment(self, comment) -> bool:
+            Finder.found = True
+            return False
+
+    finder = Finder()
+    node.visit(finder)
+    return Finder.found
+
+
+def fits(prefix: str, text: str, suffix: str, limit: int = MAX_LINE,
+         allowed: int = 0) -> bool:
+    """Every line of ``prefix + text + suffix`` within ``limit`` (or within
+    ``allowed``, the longest original line, when that was longer)."""
+    widest = max(len(line) for line in (prefix + text + suffix).split("\n"))
+    return widest <= max(limit, allowed)
+
+
+def _arg_texts(call: cst.Call) -> list[str]:
+    texts = []
+    for arg in call.args:
+        bare = arg.with_changes(comma=cst.MaybeSentinel.DEFAULT,
+                                whitespace_after_arg=cst.SimpleWhitespace(""))
+        texts.append(code_of(bare).strip())
+    return texts
+
+
+def _fill(items: list[str], first_col: int, indent: str, tail: int,
+          limit: int) -> str:
+    """Items joined by ", " on lines starting at ``indent`` (the first at
+    ``first_col``), breaking before an item that would not fit; ``tail``
+    is what follows the last item on its line."""
+    out = ""
+    col = first_col
+    for number, item in enumerate(items):
+        last = number == len(items) - 1
+        piece = item + ("," if not last else "")
+        width = len(item.split("\n")[0]) + (1 if not last else tail)
+        if number and col + 1 + width > limit:
+            out += "\n" + indent
+            col = len(indent)
+        elif number:
+            out += " "
+            col += 1
+        out += piece
+        if "\n" in item:
+            col = len(item.rsplit("\n", 1)[1]) + (0 if last else 1)
+        else:
+            col += len(piece)
+    return out
+
+
+def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
+                  original_width: int = 0,
+                  limit: int = MAX_LINE) -> cst.Call:
+    """``call`` re-filled so that ``prefix + call + suffix`` fits.
+
+    ``prefix`` is the text before the call on its first line, ``suffix``
+    what follows it on its last line, ``indent`` the indentation of the
+    first line; ``original_width`` the longest line before the edit (a
+    line that was already too long only has to get no longer).
+    """
+    text = code_of(call)
+    if fits(prefix, text, suffix, limit, original_width) or \
+            _has_comment(call) or not call.args:
+        return call
+    func_text = code_of(call.func) + code_of(call.whitespace_after_func)
+    if "\n" in func_text:
+        return call
+    items = _arg_texts(call)
+    tail = 1 + len(suffix)  # the closing bracket and what follows it
+    candidates = []
+    visual_col = len(prefix.rsplit("\n", 1)[-1]) + len(func_text) + 1
+    candidates.append(func_text + "(" + _fill(
+        items, visual_col, " " * visual_col, tail, limit) + ")")
+    hanging = indent + "    "
+    candidates.append(func_text + "(\n" + hanging + _fill(
+        items, len(hanging), hanging, tail, limit) + ")")
+    for candidate in candidates:
+        if fits(prefix, candidate, suffix, limit, 0):
+            break
+    else:
+        candidate = candidates[-1]
+    try:
+        new = cst.parse_expression(candidate)
+    except cst.ParserSyntaxError:
+        return call
+    if not isinstance(new, cst.Call):
+        return call
+    return new.with_changes(lpar=call.lpar, rpar=call.rpar)
