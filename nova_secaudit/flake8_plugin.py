@@ -11,7 +11,7 @@ from nova_secaudit import __version__
 from nova_secaudit.engine import check
 from nova_secaudit.options import SHARED_OPTIONS, apply_options, option_name
 from nova_secaudit.rules import ALL_RULES
-from nova_secaudit.settings import Settings, load_settings
+from nova_secaudit.settings import ConfigError, Settings, load_settings
 
 
 class NovaSecAuditPlugin:
@@ -36,7 +36,10 @@ class NovaSecAuditPlugin:
     def parse_options(cls, options) -> None:
         values = {field: getattr(options, option_name(field).replace(
             "-", "_"), None) for field, _, _ in SHARED_OPTIONS}
-        cls.settings = apply_options(load_settings("."), values)
+        try:
+            cls.settings = apply_options(load_settings("."), values)
+        except ConfigError as exc:
+            raise SystemExit(f"nova-secaudit: error: {exc}") from None
 
     def run(self):
         rules = [rule(self.settings) for rule in ALL_RULES]

@@ -7,12 +7,15 @@ are ``W6<digits>`` with the rules' kebab-case symbols; pylint applies
 
 from __future__ import annotations
 
+import functools
+import os
+
 from pylint.checkers import BaseRawFileChecker
 
 from nova_secaudit.engine import check
 from nova_secaudit.options import SHARED_OPTIONS, apply_options, option_name
 from nova_secaudit.rules import ALL_RULES, FAMILIES
-from nova_secaudit.settings import load_settings
+from nova_secaudit.settings import ConfigError, load_settings
 from nova_secaudit.source import SourceError, parse_text
 
 _last_module: tuple = (None, [])
@@ -56,9 +59,24 @@ def _options() -> tuple:
 
 
 def _settings(linter, path: str):
-    values = {field: getattr(linter.config, option_name(field).replace(
-        "-", "_"), None) for field, _, _ in SHARED_OPTIONS}
-    return apply_options(load_settings(path or "."), values)
+    values = tuple((field, _hashable(getattr(
+        linter.config, option_name(field).replace("-", "_"), None)))
+        for field, _, _ in SHARED_OPTIONS)
+    return _settings_for(os.path.dirname(os.path.abspath(path or ".")),
+                         values)
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@functools.lru_cache(maxsize=64)
+def _settings_for(directory: str, values: tuple):
+    """Config file + options, read once per directory (not per module)."""
+    try:
+        return apply_options(load_settings(directory), dict(values))
+    except ConfigError as exc:
+        raise SystemExit(f"nova-secaudit: error: {exc}") from None
 
 
 def _make_checker(family, with_options: bool):
