@@ -3,9 +3,10 @@ point; adapters, docs, the CLI and the tests all read :data:`ALL_RULES`."""
 
 from __future__ import annotations
 
-from nova_secaudit.rules import exceptions, executors, timeouts
+from nova_secaudit.rules import (
+    exceptions, executors, secrets, state, timeouts)
 
-FAMILIES = (executors, timeouts, exceptions)
+FAMILIES = (executors, state, timeouts, exceptions, secrets)
 ALL_RULES = tuple(rule for family in FAMILIES for rule in family.RULES)
 RULES_BY_CODE = {rule.code: rule for rule in ALL_RULES}
 

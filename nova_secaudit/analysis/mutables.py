@@ -1,0 +1,279 @@
+"""Module globals, module-level and class-level mutables, name resolution.
+
+RULES.md, shared definitions: a module global is a name bound at module
+level by a plain, annotated or augmented assignment, also inside top-level
+``if``/``try``/``with`` blocks. A module-level mutable is one bound to a
+dict/list/set display or comprehension, or to dict()/list()/set()/
+collections.defaultdict/OrderedDict/deque/Counter or a weakref container; a
+class-level mutable is the same bound in a class body. Tuples, frozensets,
+strings and None are not mutable containers.
+
+:func:`global_reference` tells whether a name used inside a function refers
+to the module global (not a parameter, a local or a closure variable that
+shadows it). Answers are kept per function, so several rules asking about
+the same function cost one walk.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
+from nova_secaudit.analysis.functions import (
+    assigned_names, parameter_names, walk_local)
+
+MUTABLE_FACTORIES = frozenset({
+    "builtins.dict", "builtins.list", "builtins.set", "builtins.bytearray",
+    "collections.defaultdict", "collections.OrderedDict", "collections.deque",
+    "collections.Counter", "collections.ChainMap",
+    "weakref.WeakValueDictionary", "weakref.WeakKeyDictionary",
+    "weakref.WeakSet",
+})
+MUTABLE_FACTORY_NAMES = frozenset(n.rpartition(".")[2]
+                                  for n in MUTABLE_FACTORIES)
+MUTABLE_DISPLAYS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp,
+                    ast.SetComp)
+# Statements at module level whose bodies still bind module globals.
+_BLOCK_TYPES = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For,
+                ast.AsyncFor, ast.While) + (
+    (ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+def is_mutable_value(expr: ast.AST | None, facts) -> bool:
+    """Whether ``expr`` builds a mutable container (display or factory)."""
+    if isinstance(expr, MUTABLE_DISPLAYS):
+        return True
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    if name not in MUTABLE_FACTORY_NAMES:
+        return False
+    return facts.qualified_name(func) in MUTABLE_FACTORIES
+
+
+def _block_statements(body: list[ast.stmt]):
+    """Statements of ``body`` and of nested if/try/with/loop blocks."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, _BLOCK_TYPES):
+            inner = list(getattr(stmt, "body", [])) + \
+                list(getattr(stmt, "orelse", [])) + \
+                list(getattr(stmt, "finalbody", []))
+            for handler in getattr(stmt, "handlers", []):
+                inner.extend(handler.body)
+            stack.extend(reversed(inner))
+
+
+def _bindings(body: list[ast.stmt]):
+    """(name, value or None) for each assignment binding in ``body``."""
+    for stmt in _block_statements(body):
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                for name in assigned_names(target):
+                    yield name, stmt.value if isinstance(target, ast.Name) \
+                        else None
+        elif isinstance(stmt, ast.AnnAssign) and \
+                isinstance(stmt.target, ast.Name):
+            yield stmt.target.id, stmt.value
+        elif isinstance(stmt, ast.AugAssign) and \
+                isinstance(stmt.target, ast.Name):
+            yield stmt.target.id, None
+
+
+@dataclass
+class ModuleState:
+    """Module globals and which of them (or of class attributes) mutate."""
+
+    globals: set[str] = field(default_factory=set)
+    mutables: dict[str, ast.AST] = field(default_factory=dict)
+    # class name -> {attribute -> value}, for classes at any depth.
+    class_mutables: dict[str, dict[str, ast.AST]] = field(
+        default_factory=dict)
+    classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
+
+
+def module_state(facts) -> ModuleState:
+    """The module's globals and mutables (``facts.memo`` this).
+
+    Rules asking about shared state look at expression parents (name
+    resolution walks them), so the expression tier of the index is built.
+    """
+    expand = getattr(facts, "expand", None)
+    if expand is not None:
+        expand()
+    state = ModuleState()
+    tree = facts.tree
+    for name, value in _bindings(getattr(tree, "body", [])):
+        state.globals.add(name)
+        if is_mutable_value(value, facts):
+            state.mutables.setdefault(name, value)
+    for cls in facts.nodes(ast.ClassDef):
+        state.classes.setdefault(cls.name, []).append(cls)
+        found = {name: value for name, value in _bindings(cls.body)
+                 if is_mutable_value(value, facts)}
+        if found:
+            state.class_mutables.setdefault(cls.name, {}).update(found)
+    return state
+
+
+class FunctionNames:
+    """Local and global-declared names of one function."""
+
+    __slots__ = ("declared_global", "local")
+
+    def __init__(self, func):
+        self.declared_global: set[str] = set()
+        self.local: set[str] = set()
+        if isinstance(func, ast.Lambda):
+            self.local = parameter_names(func)
+            return
+        bound = set(parameter_names(func))
+        for node in walk_local(func):
+            if isinstance(node, ast.Global):
+                self.declared_global.update(node.names)
+            elif isinstance(node, ast.Nonlocal):
+                bound.update(node.names)
+            elif isinstance(node, ast.Name) and \
+                    isinstance(node.ctx, (ast.Store, ast.Del)):
+                bound.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    bound.add((alias.asname or alias.name).split(".")[0])
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                   ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)
+        self.local = bound - self.declared_global
+
+
+_NAMES = "_nsa_function_names"
+
+
+def function_names(func) -> FunctionNames:
+    """Memoised :class:`FunctionNames` of ``func``."""
+    names = getattr(func, _NAMES, None)
+    if names is None:
+        names = FunctionNames(func)
+        setattr(func, _NAMES, names)
+    return names
+
+
+def global_reference(name: str, node: ast.AST) -> bool:
+    """Whether ``name`` used at ``node`` refers to the module-level binding.
+
+    Walks the enclosing functions outwards: a ``global`` declaration wins,
+    a parameter or local binding (the function's own or a closure's)
+    shadows the global. Class bodies do not enclose function scopes.
+    """
+    for parent in ancestors(node):
+        if isinstance(parent, FUNCTION_TYPES):
+            names = function_names(parent)
+            if name in names.declared_global:
+                return True
+            if name in names.local:
+                return False
+    return True
+
+
+def declares_global(func, name: str) -> bool:
+    """Whether ``func`` itself declares ``global name``."""
+    return name in function_names(func).declared_global
+
+
+def self_assigned_attributes(cls: ast.ClassDef) -> set[str]:
+    """Attributes any method of ``cls`` assigns as ``self.X = ...``."""
+    cached = getattr(cls, "_nsa_self_assigned", None)
+    if cached is not None:
+        return cached
+    found = set()
+    for stmt in cls.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(stmt):
+            targets = ()
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                targets = (node.target,)
+            for target in targets:
+                for element in _flatten(target):
+                    if isinstance(element, ast.Attribute) and \
+                            isinstance(element.value, ast.Name) and \
+                            element.value.id == "self":
+                        found.add(element.attr)
+    cls._nsa_self_assigned = found
+    return found
+
+
+def _flatten(target: ast.AST):
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _flatten(element)
+    elif isinstance(target, ast.Starred):
+        yield from _flatten(target.value)
+    else:
+        yield target
+
+
+def enclosing_class(node: ast.AST) -> ast.ClassDef | None:
+    """The class whose method (directly) contains ``node``."""
+    func = None
+    for parent in ancestors(node):
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            func = parent
+        elif isinstance(parent, ast.ClassDef):
+            return parent if func is not None and \
+                parent_of(func) is parent else None
+        elif isinstance(parent, ast.Lambda):
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class SharedTarget:
+    """A shared container reached by an expression: what and how."""
+
+    name: str  # display name: ``CELLS`` or ``Driver._cache``
+    kind: str  # "module" or "class"
+    lock: str  # suggested lock name for the codemod
+
+
+def lock_name_for(name: str) -> str:
+    base = name.rpartition(".")[2].strip("_").upper() or "STATE"
+    return f"_{base}_LOCK"
+
+
+def shared_container(expr: ast.AST, facts) -> SharedTarget | None:
+    """The module- or class-level mutable ``expr`` names, if any.
+
+    ``expr`` is a ``Name`` of a module-level mutable (not shadowed), or
+    ``cls.X`` / ``ClassName.X`` / ``self.X`` (no method assigns self.X) of
+    a class-level mutable.
+    """
+    state = facts.memo(module_state)
+    if isinstance(expr, ast.Name):
+        if expr.id in state.mutables and global_reference(expr.id, expr):
+            return SharedTarget(expr.id, "module", lock_name_for(expr.id))
+        return None
+    if not isinstance(expr, ast.Attribute) or \
+            not isinstance(expr.value, ast.Name) or not state.class_mutables:
+        return None
+    owner, attr = expr.value.id, expr.attr
+    if owner in ("self", "cls"):
+        cls = enclosing_class(expr)
+        if cls is None or attr not in state.class_mutables.get(cls.name, {}):
+            return None
+        if owner == "self" and attr in self_assigned_attributes(cls):
+            return None
+        return SharedTarget(f"{cls.name}.{attr}", "class",
+                            lock_name_for(attr))
+    if attr in state.class_mutables.get(owner, {}) and \
+            global_reference(owner, expr):
+        return SharedTarget(f"{owner}.{attr}", "class", lock_name_for(attr))
+    return None

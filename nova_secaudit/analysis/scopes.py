@@ -1,0 +1,235 @@
+"""Guarded regions and initialisation code (RULES.md, shared definitions).
+
+Guarded: lexically inside ``with L:`` where L is lock-like (a lock token in
+its name, a name bound to a threading/multiprocessing/eventlet primitive,
+or a ``lockutils.lock(...)``-style call); inside a function, or any
+enclosing function, decorated ``synchronized`` / ``*.synchronized(...)``
+(or a configured decorator); or inside a ``try`` whose ``finally`` releases
+a lock acquired before it (``L.acquire(); try: ... finally: L.release()``).
+
+Initialisation code runs once, at import time, before threads exist: module
+top level and class bodies, ``if __name__ == "__main__":`` blocks, functions
+referenced only from module top level (called there or applied there as
+decorators: import-time registration), and configured init-function names.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.names import last_name, name_tokens
+
+LOCK_TOKENS = frozenset({"lock", "locks", "rlock", "mutex", "sem",
+                         "semaphore"})
+LOCK_CONSTRUCTORS = frozenset({
+    f"{module}.{kind}"
+    for module in ("threading", "multiprocessing", "eventlet.semaphore",
+                   "eventlet.green.threading", "eventlet.lock",
+                   "multiprocessing.synchronize", "asyncio")
+    for kind in ("Lock", "RLock", "Semaphore", "BoundedSemaphore",
+                 "Condition")
+}) | frozenset({"eventlet.semaphore.CappedSemaphore",
+                "oslo_concurrency.lockutils.Semaphores",
+                "oslo_concurrency.lockutils.ReaderWriterLock",
+                "fasteners.ReaderWriterLock", "fasteners.InterProcessLock"})
+LOCK_CONSTRUCTOR_NAMES = frozenset(n.rpartition(".")[2]
+                                   for n in LOCK_CONSTRUCTORS)
+LOCK_CALLS = frozenset({"oslo_concurrency.lockutils.lock",
+                        "oslo_concurrency.lockutils.internal_lock",
+                        "oslo_concurrency.lockutils.external_lock"})
+SYNCHRONIZED_NAMES = frozenset({"synchronized", "synchronised",
+                                "synchronized_with_prefix"})
+MAIN_GUARD = "__main__"
+
+
+def is_lock_name(name: str, settings) -> bool:
+    """``_CACHE_LOCK``, ``cells_lock``, ``mutex`` yes; ``block``, ``clock``
+    no (whole tokens); plus names configured in ``lock_names``."""
+    if name in settings.lock_names or \
+            last_name(name) in settings.lock_names:
+        return True
+    return any(t in LOCK_TOKENS for t in name_tokens(last_name(name)))
+
+
+def _lock_bound_names(facts) -> frozenset[str]:
+    """Names and ``self.x`` chains bound anywhere to a lock primitive."""
+    found = set()
+    for assign in facts.nodes(ast.Assign):
+        value = assign.value
+        if not isinstance(value, ast.Call):
+            continue
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else \
+            getattr(func, "id", None)
+        if called not in LOCK_CONSTRUCTOR_NAMES or \
+                facts.qualified_name(func) not in LOCK_CONSTRUCTORS:
+            continue
+        for target in assign.targets:
+            name = dotted_name(target)
+            if name:
+                found.add(name)
+    return frozenset(found)
+
+
+def is_lock_expression(expr: ast.AST, facts) -> bool:
+    """Whether ``with expr:`` holds a lock."""
+    settings = facts.settings
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        name = dotted_name(func)
+        if name is None:
+            return False
+        if is_lock_name(name, settings):  # lockutils.lock(), get_lock()
+            return True
+        qualified = facts.qualified_name(func)
+        return qualified in LOCK_CALLS or qualified in LOCK_CONSTRUCTORS
+    if isinstance(expr, ast.Subscript):  # with self._locks[key]:
+        expr = expr.value
+    name = dotted_name(expr)
+    if name is None:
+        return False
+    return is_lock_name(name, settings) or \
+        name in facts.memo(_lock_bound_names)
+
+
+def is_synchronized_decorator(decorator: ast.AST, settings) -> bool:
+    """``@synchronized``, ``@utils.synchronized(x)``,
+    ``@lockutils.synchronized(...)``, or a configured decorator."""
+    if isinstance(decorator, ast.Call):
+        decorator = decorator.func
+    name = dotted_name(decorator)
+    if name is None:
+        return False
+    configured = settings.synchronized_decorators
+    return last_name(name) in SYNCHRONIZED_NAMES or name in configured or \
+        last_name(name) in configured
+
+
+def _releases_in_finally(try_node: ast.Try, node: ast.AST) -> set[str]:
+    """Receivers released in ``try_node``'s finally, when ``node`` is in
+    its body, handlers or else (not in the finally itself)."""
+    released = set()
+    for stmt in try_node.finalbody:
+        for inner in ast.walk(stmt):
+            if inner is node:
+                return set()
+            if isinstance(inner, ast.Call) and \
+                    isinstance(inner.func, ast.Attribute) and \
+                    inner.func.attr == "release":
+                name = dotted_name(inner.func.value)
+                if name:
+                    released.add(name)
+    return released
+
+
+def _acquired_before(try_node: ast.AST, names: set[str]) -> bool:
+    """Whether one of ``names`` is acquired before ``try_node`` (or as the
+    first statement of its body) in the enclosing block."""
+    parent = parent_of(try_node)
+    candidates = list(try_node.body[:1])
+    for field_name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field_name, None)
+        if isinstance(block, list) and try_node in block:
+            candidates.extend(block[:block.index(try_node)])
+    if isinstance(parent, ast.If):  # if lock.acquire(False): try/finally
+        candidates.append(parent.test)
+    for stmt in candidates:
+        for inner in ast.walk(stmt):
+            if isinstance(inner, ast.Call) and \
+                    isinstance(inner.func, ast.Attribute) and \
+                    inner.func.attr == "acquire" and \
+                    dotted_name(inner.func.value) in names:
+                return True
+    return False
+
+
+def is_guarded(node: ast.AST, facts) -> bool:
+    """Whether ``node`` runs while a lock is held (see module docstring)."""
+    settings = facts.settings
+    child = node
+    for parent in ancestors(node):
+        if isinstance(parent, (ast.With, ast.AsyncWith)):
+            if child not in parent.items and any(
+                    is_lock_expression(item.context_expr, facts)
+                    for item in parent.items):
+                return True
+        elif isinstance(parent, ast.Try):
+            released = _releases_in_finally(parent, node)
+            if released and _acquired_before(parent, released):
+                return True
+        elif isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if any(is_synchronized_decorator(d, settings)
+                   for d in parent.decorator_list):
+                return True
+        elif isinstance(parent, (ast.ClassDef, ast.Module)):
+            return False
+        child = parent
+    return False
+
+
+def _is_main_guard(stmt: ast.AST) -> bool:
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    parts = [stmt.test.left] + list(stmt.test.comparators)
+    return any(isinstance(p, ast.Name) and p.id == "__name__"
+               for p in parts) and any(
+        isinstance(p, ast.Constant) and p.value == MAIN_GUARD for p in parts)
+
+
+def _import_time_functions(facts) -> frozenset[str]:
+    """Top-level functions referenced only from module-level code.
+
+    A function used as a decorator of a module-level def/class, or called
+    at module top level, and never mentioned inside any function or class
+    body, only ever runs at import time.
+    """
+    tree = facts.tree
+    top = {stmt.name for stmt in getattr(tree, "body", ())
+           if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if not top:
+        return frozenset()
+    at_module, elsewhere = set(), set()
+    for name in facts.nodes(ast.Name):
+        if name.id not in top or not isinstance(name.ctx, ast.Load):
+            continue
+        if _runs_at_import(name):
+            at_module.add(name.id)
+        else:
+            elsewhere.add(name.id)
+    return frozenset(at_module - elsewhere)
+
+
+def _runs_at_import(node: ast.AST) -> bool:
+    """Whether ``node`` is evaluated at import time: outside any function
+    body (decorators and defaults of top-level defs count), or in a
+    ``__main__`` block."""
+    child = node
+    for parent in ancestors(node):
+        if isinstance(parent, FUNCTION_TYPES):
+            if isinstance(parent, ast.Lambda) or \
+                    child not in parent.decorator_list:
+                return False
+        child = parent
+    return True
+
+
+def is_init_code(node: ast.AST, facts) -> bool:
+    """Whether ``node`` only runs while the module is being imported (or as
+    the program's ``__main__``), before any request thread exists."""
+    outer = None
+    for parent in ancestors(node):
+        if isinstance(parent, FUNCTION_TYPES):
+            outer = parent
+            if getattr(parent, "name", None) in facts.settings.init_functions:
+                return True
+        elif isinstance(parent, ast.If) and _is_main_guard(parent) and \
+                isinstance(parent_of(parent), ast.Module):
+            return True
+    if outer is None:
+        return True
+    if isinstance(outer, ast.Lambda) or \
+            not isinstance(parent_of(outer), ast.Module):
+        return False
+    return outer.name in facts.memo(_import_time_functions)

@@ -1,0 +1,230 @@
+"""What counts as a secret (RULES.md, NSA5xx) and where it flows.
+
+A sensitive name has a whole token password/passwd/pwd/passphrase/secret/
+token/credential(s), or is (or ends with the tokens of) api_key,
+secret_key, private_key, database_connection, db_connection,
+sql_connection, connection_string, connection_url, database_url, db_url,
+transport_url; plain ``connection`` counts only as the whole name. It is
+not sensitive when its last token says it is metadata about the secret
+(``secret_ref``, ``token_id``, ``password_length``...), when its first
+token is a paging word (``next_token``, ``marker``) or when it names a
+class (``TokenManager``). Configured ``sensitive_names`` add to the set.
+
+Sensitive values: a sensitive name, attribute or constant key
+(``conf['password']``, ``d.get('token')``), the result of a credential
+constructor (a DB context manager or engine, an RPC transport, a
+keystoneauth session or auth plugin, an openstacksdk Connection), and what
+:class:`SecretFlow` carries from them inside a function. Derived values
+(comparisons, ``in``, ``len``, ``bool``, ``startswith``) and attributes
+of a secret other than sensitive ones (``secret.id``) are not sensitive.
+
+URL-valued secrets (tokens url/uri/connection) keep their credentials
+through ``strutils.mask_password``: :class:`SecretFlow` in ``url_mode``
+treats that masker as transparent.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+from nova_secaudit.analysis.flow import ValueFlow
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.masking import KNOWN_MASKERS, is_masker_call
+from nova_secaudit.analysis.names import name_tokens
+
+SECRET_TOKENS = frozenset({"password", "passwords", "passwd", "pwd",
+                           "passphrase", "secret", "secrets", "token",
+                           "tokens", "credential", "credentials"})
+SECRET_NAMES = ("api_key", "secret_key", "private_key",
+                "database_connection", "db_connection", "sql_connection",
+                "connection_string", "connection_url", "database_url",
+                "db_url", "transport_url")
+SECRET_NAME_TOKENS = tuple(tuple(n.split("_")) for n in SECRET_NAMES)
+WHOLE_ONLY_NAMES = frozenset({"connection"})
+METADATA_LAST_TOKENS = frozenset({
+    "id", "ids", "uuid", "uuids", "ref", "refs", "name", "names", "type",
+    "types", "hash", "algorithm", "len", "length", "size", "file", "path",
+    "format", "expiry", "expires", "expiration", "ttl", "timeout",
+    "interval", "duration", "lifetime", "count", "usage", "error",
+    "errors",
+    # Additions found on real code (metadata about a secret, not the secret):
+    "opt", "opts", "group", "enabled", "required", "policy", "prefix",
+    "field", "fields", "manager", "class", "cls", "plugin", "label", "at",
+    "version", "method", "methods", "mode",
+})
+PAGING_FIRST_TOKENS = frozenset({"continuation", "next", "page", "marker",
+                                 "max", "min", "is", "has", "num", "use",
+                                 "no", "get", "check", "validate", "set",
+                                 "create", "delete", "update", "generate",
+                                 "verify"})
+URL_TOKENS = frozenset({"url", "uri", "connection", "dsn"})
+# Credential constructors: matched on the qualified name when it resolves,
+# else on the called attribute's name (nova's own rpc/db wrappers).
+CREDENTIAL_CONSTRUCTORS = frozenset({
+    "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine",
+    "oslo_db.sqlalchemy.engines.create_engine",
+    "oslo_db.sqlalchemy.enginefacade.create_context_manager",
+    "oslo_messaging.get_transport", "oslo_messaging.get_rpc_transport",
+    "oslo_messaging.get_notification_transport",
+    "oslo_messaging.transport.get_transport",
+    "keystoneauth1.loading.load_session_from_conf_options",
+    "keystoneauth1.loading.load_auth_from_conf_options",
+    "keystoneauth1.loading.session.load_session_from_conf_options",
+    "keystoneauth1.loading.conf.load_auth_from_conf_options",
+    "openstack.connection.Connection", "openstack.connect",
+})
+CREDENTIAL_CALL_NAMES = frozenset(
+    {n.rpartition(".")[2] for n in CREDENTIAL_CONSTRUCTORS} |
+    {"create_context_manager", "create_transport", "Session"})
+SESSION_CLASSES = frozenset({"keystoneauth1.session.Session"})
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_is_sensitive(identifier: str, extra: tuple[str, ...]) -> bool:
+    stripped = identifier.strip("_")
+    if not stripped:
+        return False
+    if identifier in extra or stripped in extra:
+        return True
+    if stripped[0].isupper() and not stripped.isupper():
+        return False  # CapWords: a class, not a value
+    lowered = stripped.lower()
+    if lowered in WHOLE_ONLY_NAMES:
+        return True
+    tokens = name_tokens(stripped)
+    if not tokens or tokens[-1] in METADATA_LAST_TOKENS or \
+            tokens[0] in PAGING_FIRST_TOKENS:
+        return False
+    if any(t in SECRET_TOKENS for t in tokens):
+        return True
+    return any(tokens[-len(name):] == name for name in SECRET_NAME_TOKENS)
+
+
+def is_sensitive_name(identifier: str, settings=None) -> bool:
+    """Whether an identifier (or a dict key) names a secret."""
+    extra = tuple(settings.sensitive_names) if settings is not None else ()
+    return _name_is_sensitive(identifier, extra)
+
+
+def is_url_name(identifier: str) -> bool:
+    """A sensitive name whose value is a URL (credentials in its netloc)."""
+    return any(t in URL_TOKENS for t in name_tokens(identifier.strip("_")))
+
+
+def _key_of(expr: ast.AST) -> str | None:
+    """The identifier that names ``expr``: a name, an attribute, a
+    constant subscript key or ``.get('key')``."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Subscript):
+        key = expr.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+        return None
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) \
+            and expr.func.attr in ("get", "pop") and expr.args and \
+            isinstance(expr.args[0], ast.Constant) and \
+            isinstance(expr.args[0].value, str):
+        return expr.args[0].value
+    return None
+
+
+def is_credential_constructor(call: ast.AST, facts) -> bool:
+    """Whether ``call`` builds an object holding connection credentials."""
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    called = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    if called not in CREDENTIAL_CALL_NAMES:
+        return False
+    qualified = facts.qualified_name(func) or dotted_name(func) or ""
+    if qualified in SESSION_CLASSES or called == "Session":
+        return qualified in SESSION_CLASSES and \
+            any(kw.arg == "auth" for kw in call.keywords)
+    if qualified in CREDENTIAL_CONSTRUCTORS:
+        return True
+    # Project wrappers: nova.rpc.create_transport, db.create_context_manager
+    return called in ("create_context_manager", "create_transport")
+
+
+def is_sensitive_expression(expr: ast.AST, facts) -> bool:
+    """A secret by its own name/key, or a credential constructor call."""
+    if isinstance(expr, ast.Call) and is_credential_constructor(expr, facts):
+        return True
+    key = _key_of(expr)
+    return key is not None and is_sensitive_name(key, facts.settings)
+
+
+def is_url_expression(expr: ast.AST, facts) -> bool:
+    """A URL-valued secret by its own name or key."""
+    key = _key_of(expr)
+    return key is not None and is_sensitive_name(key, facts.settings) and \
+        is_url_name(key)
+
+
+class SecretFlow(ValueFlow):
+    """ValueFlow of secrets in one function.
+
+    Differences from the generic flow: an attribute of a secret is not
+    itself secret unless its own name is (``secret.id``, ``token.expires``
+    are metadata); in ``url_mode`` only URL-valued secrets are sources and
+    ``strutils.mask_password`` does not clean them (it leaves
+    ``rabbit://user:pass@host`` unchanged).
+    """
+
+    def __init__(self, func, facts, url_mode: bool = False):
+        self.url_mode = url_mode
+        source = is_url_expression if url_mode else is_sensitive_expression
+        super().__init__(func, facts, lambda e: source(e, facts))
+
+    def carries(self, expr, at=None):
+        if isinstance(expr, ast.Attribute):
+            return self.is_source(expr)
+        return super().carries(expr, at)
+
+    def _call_carries(self, call, at):
+        if self.url_mode and is_masker_call(call, self.facts) and \
+                self.facts.qualified_name(call.func) in KNOWN_MASKERS:
+            arguments = list(call.args) + [kw.value for kw in call.keywords]
+            return any(self.carries(a, at) for a in arguments)
+        return super()._call_carries(call, at)
+
+
+_FLOWS = "_nsa_secret_flows"
+
+
+def secret_flow(func, facts, url_mode: bool = False) -> SecretFlow:
+    """Memoised :class:`SecretFlow` of ``func`` (module-level code: the
+    module node)."""
+    flows = getattr(func, _FLOWS, None)
+    if flows is None:
+        flows = {}
+        setattr(func, _FLOWS, flows)
+    flow = flows.get(url_mode)
+    if flow is None:
+        flow = flows[url_mode] = SecretFlow(func, facts, url_mode)
+    return flow
+
+
+def mentions_sensitive_name(expr: ast.AST, facts) -> bool:
+    """Cheap pre-test: does any name/attribute/key or credential call
+    inside ``expr`` look sensitive? (Flow through locals aside.)"""
+    for inner in ast.walk(expr):
+        if is_sensitive_expression(inner, facts):
+            return True
+    return False
+
+
+def url_valued_name(expr: ast.AST) -> bool:
+    """Whether a name inside ``expr`` has a url/connection token."""
+    for inner in ast.walk(expr):
+        key = _key_of(inner)
+        if key and is_url_name(key):
+            return True
+    return False
+
+

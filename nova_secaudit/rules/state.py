@@ -1,0 +1,545 @@
+"""NSA2xx: module-level and class-level mutable state changed without a lock.
+
+Fix data (for the codemod) on every finding:
+    ``global``       the shared name (``CELLS`` or ``ClassName.attr``);
+    ``scope``        ``module`` or ``class``;
+    ``lock``         the lock to define and hold (``_CELLS_LOCK``);
+    ``block_start``/``block_end`` (NSA202 only): first and last line of the
+                     whole check-then-act block to wrap, both 1-based.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
+from nova_secaudit.analysis.functions import walk_local
+from nova_secaudit.analysis.imports import dotted_name
+from nova_secaudit.analysis.mutables import (
+    SharedTarget, declares_global, lock_name_for, module_state,
+    shared_container)
+from nova_secaudit.analysis.scopes import is_guarded, is_init_code
+from nova_secaudit.engine import Example, FixSafety, Rule
+
+FAMILY = ("2", "state", "Unsynchronized shared state")
+
+# Methods that mutate their receiver in place. setdefault is atomic in
+# CPython (one dict operation under the GIL) and is left out on purpose.
+MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "popitem",
+                              "clear", "update", "add", "discard", "remove",
+                              "appendleft", "extendleft", "popleft",
+                              "difference_update", "intersection_update",
+                              "symmetric_difference_update", "sort",
+                              "reverse"})
+LOOKUP_ERRORS = frozenset({"KeyError", "LookupError", "IndexError",
+                           "Exception", "BaseException"})
+
+
+@dataclass(frozen=True)
+class Site:
+    """One unguarded change of shared state."""
+
+    node: ast.AST  # the reported node (statement or call)
+    target: SharedTarget
+    action: str
+    key: str  # dotted expression naming the container, as written
+
+
+def _target_key(expr: ast.AST) -> str | None:
+    return dotted_name(expr)
+
+
+def _module_global_target(name: str) -> SharedTarget:
+    return SharedTarget(name, "module", lock_name_for(name))
+
+
+def _rebinding_target(target: ast.AST, stmt: ast.AST, facts, *,
+                      any_global: bool):
+    """SharedTarget when ``target`` rebinds a global or a class mutable.
+
+    ``any_global``: every module global declared ``global`` counts (lazy
+    init, augmented assignment); otherwise only module-level mutables.
+    """
+    if isinstance(target, ast.Name):
+        func = enclosing_function(stmt)
+        if func is None or isinstance(func, ast.Lambda) or \
+                not declares_global(func, target.id):
+            return None
+        if any_global or target.id in facts.memo(module_state).mutables:
+            return _module_global_target(target.id)
+        return None
+    if isinstance(target, ast.Attribute) and \
+            isinstance(target.value, ast.Name) and \
+            target.value.id != "self":
+        return shared_container(target, facts)
+    return None
+
+
+def change_sites(node: ast.AST, facts, any_global: bool = False):
+    """Changes of shared state made by statement/call ``node``.
+
+    With ``any_global`` a plain rebinding of any ``global``-declared name
+    counts too (NSA202 asks; NSA201 only flags rebinding mutables).
+    """
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and \
+                func.attr in MUTATING_METHODS:
+            target = shared_container(func.value, facts)
+            if target is not None:
+                yield Site(node, target, f"{func.attr}()",
+                           _target_key(func.value))
+        return
+    if isinstance(node, ast.Delete):
+        targets, action = node.targets, "item deleted"
+    elif isinstance(node, ast.Assign):
+        targets, action = node.targets, "item stored"
+    elif isinstance(node, ast.AnnAssign):
+        targets, action = [node.target], "item stored"
+    elif isinstance(node, ast.AugAssign):
+        targets, action = [node.target], "augmented"
+    else:
+        return
+    for target in targets:
+        for element in _elements(target):
+            if isinstance(element, ast.Subscript):
+                shared = shared_container(element.value, facts)
+                if shared is not None:
+                    yield Site(node, shared, action,
+                               _target_key(element.value))
+            elif isinstance(node, ast.AugAssign):
+                shared = _rebinding_target(element, node, facts,
+                                           any_global=True)
+                if shared is not None:
+                    yield Site(node, shared, "augmented",
+                               _target_key(element))
+            elif not isinstance(node, ast.Delete):
+                shared = _rebinding_target(element, node, facts,
+                                           any_global=any_global)
+                if shared is not None:
+                    yield Site(node, shared, "rebound",
+                               _target_key(element))
+
+
+def _elements(target: ast.AST):
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _elements(element)
+    elif isinstance(target, ast.Starred):
+        yield from _elements(target.value)
+    else:
+        yield target
+
+
+def _handler_catches_lookup(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) \
+        else [handler.type]
+    return any((dotted_name(n) or "").rpartition(".")[2] in LOOKUP_ERRORS
+               for n in names)
+
+
+def _loads_in(expr: ast.AST):
+    """Dotted names read in ``expr`` (not entering nested scopes)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = dotted_name(node)
+            if name is not None:
+                yield name, node
+                if isinstance(node, ast.Attribute):
+                    continue  # the chain's prefixes are not the container
+        if not isinstance(node, FUNCTION_TYPES + (ast.ClassDef,)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def function_checks(func) -> dict[str, list[ast.AST]]:
+    """Reads of shared names that decide what a function does next.
+
+    Dotted name -> checking nodes: names in an if/while/ternary/assert
+    test, ``X.get(...)`` lookups, and ``X[k]`` reads in a ``try`` whose
+    handler catches KeyError. Memoised on the function node.
+    """
+    cached = getattr(func, "_nsa_checks", None)
+    if cached is not None:
+        return cached
+    checks: dict[str, list[ast.AST]] = {}
+    for node in walk_local(func):
+        if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            for name, at in _loads_in(node.test):
+                checks.setdefault(name, []).append(node)
+        elif isinstance(node, ast.Call) and \
+                isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("get", "__contains__"):
+            name = dotted_name(node.func.value)
+            if name is not None:
+                checks.setdefault(name, []).append(node)
+        elif isinstance(node, ast.Try) and \
+                any(_handler_catches_lookup(h) for h in node.handlers):
+            for stmt in node.body:
+                for inner in walk_local(stmt) if not isinstance(
+                        stmt, FUNCTION_TYPES) else ():
+                    if isinstance(inner, ast.Subscript) and \
+                            isinstance(inner.ctx, ast.Load):
+                        name = dotted_name(inner.value)
+                        if name is not None:
+                            checks.setdefault(name, []).append(node)
+                if isinstance(stmt, ast.Assign) and \
+                        isinstance(stmt.value, ast.Subscript):
+                    name = dotted_name(stmt.value.value)
+                    if name is not None:
+                        checks.setdefault(name, []).append(node)
+    func._nsa_checks = checks
+    return checks
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def preceding_check(site: Site, func) -> ast.AST | None:
+    """The first check of the site's container before the change."""
+    checks = function_checks(func).get(site.key, ())
+    at = _start(site.node)
+    for check in checks:
+        if _start(check) < at or _contains(check, site.node):
+            return check
+    return None
+
+
+def _contains(outer: ast.AST, node: ast.AST) -> bool:
+    while node is not None:
+        if node is outer:
+            return True
+        node = parent_of(node)
+    return False
+
+
+def _statement_chain(node: ast.AST, func) -> list[ast.AST]:
+    chain = []
+    stmt = enclosing_statement(node)
+    while stmt is not None and stmt is not func:
+        if isinstance(stmt, ast.stmt):
+            chain.append(stmt)
+        stmt = parent_of(stmt)
+    return chain
+
+
+def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
+    """Lines of the smallest run of sibling statements holding both."""
+    check_chain = _statement_chain(check, func)
+    site_chain = _statement_chain(site, func)
+    site_ids = {id(s): s for s in site_chain}
+    for stmt in check_chain:
+        if id(stmt) in site_ids:  # the check's statement holds the site
+            return stmt.lineno, stmt.end_lineno
+    check_parents = {id(parent_of(s)): s for s in check_chain}
+    for stmt in site_chain:
+        first = check_parents.get(id(parent_of(stmt)))
+        if first is not None:
+            return first.lineno, stmt.end_lineno
+    return check.lineno, site.end_lineno
+
+
+def _relevant(node: ast.AST, facts):
+    """Unguarded, non-initialisation change sites of ``node`` in a
+    function, with that function."""
+    func = enclosing_function(node)
+    if func is None:
+        return None, ()
+    sites = list(change_sites(node, facts, any_global=True))
+    if not sites or is_init_code(node, facts) or is_guarded(node, facts):
+        return func, ()
+    return func, sites
+
+
+class _StateRule(Rule):
+    _abstract = True
+
+    def _classified(self, node, facts):
+        """(site, check or None) for each change made by ``node``."""
+        func, sites = _relevant(node, facts)
+        for site in sites:
+            yield site, preceding_check(site, func), func
+
+    def visit_Assign(self, node, facts):
+        return self._visit(node, facts)
+
+    def visit_AugAssign(self, node, facts):
+        return self._visit(node, facts)
+
+    def visit_AnnAssign(self, node, facts):
+        return self._visit(node, facts)
+
+    def visit_Delete(self, node, facts):
+        return self._visit(node, facts)
+
+    def visit_Call(self, node, facts):
+        func = node.func
+        if not isinstance(func, ast.Attribute) or \
+                func.attr not in MUTATING_METHODS:
+            return ()
+        return self._visit(node, facts)
+
+
+def _fix_data(site: Site) -> dict[str, str]:
+    return {"global": site.target.name, "scope": site.target.kind,
+            "lock": site.target.lock}
+
+
+class UnsynchronizedGlobalMutation(_StateRule):
+    """Flags a module- or class-level mutable changed in a function without a lock.
+
+    Why this is bad:
+        Module globals and class attributes are shared by every thread (and
+        every greenthread) of a service. ``CELLS.append(x)``,
+        ``CACHE[k] = v``, ``del CACHE[k]`` or ``COUNT += 1`` from request
+        code interleave with other requests: updates are lost, readers see
+        half-built state, iteration fails with "dictionary changed size"
+        (CWE-362, CWE-667). Rebinding a global mutable under ``global``
+        drops what other threads just stored.
+    Fix:
+        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global (and
+        ``import threading``) and wraps the statement in
+        ``with _<NAME>_LOCK:``. Safe for the statement itself; readers
+        elsewhere may still need the lock. Skipped across yield/await.
+    Known limits:
+        Not flagged: initialisation code (module top level, ``__main__``,
+        functions referenced only at import time, configured init
+        functions), ``setdefault`` (atomic), guarded code (``with`` a
+        lock-like name or primitive, ``@synchronized`` on the function or
+        an enclosing one, acquire/try/finally-release). Only the container
+        itself is tracked: ``CACHE[a][b] = v`` and objects stored in it
+        are not, nor state reached through another module's attribute.
+    """
+
+    code = "NSA201"
+    symbol = "unsynchronized-global-mutation"
+    cwe = (362, 667)
+    message = ("shared {name} {action} without a lock (CWE-362); "
+               "hold {lock}")
+    fix = FixSafety.SAFE
+    bad = (
+        Example("CELLS = []\n\n\n"
+                "def register_cell(cell):\n"
+                "    CELLS.append(cell)\n",
+                name="append-to-module-list",
+                fixed="import threading\n\nCELLS = []\n"
+                      "_CELLS_LOCK = threading.Lock()\n\n\n"
+                      "def register_cell(cell):\n"
+                      "    with _CELLS_LOCK:\n"
+                      "        CELLS.append(cell)\n"),
+        Example("_COUNT = 0\n\n\n"
+                "def bump():\n"
+                "    global _COUNT\n"
+                "    _COUNT += 1\n",
+                name="global-augmented-assignment"),
+        Example("class Driver(object):\n"
+                "    _volumes = {}\n\n"
+                "    def attach(self, vol):\n"
+                "        self._volumes[vol.id] = vol\n",
+                name="class-mutable-through-self"),
+        Example("import collections\n\n"
+                "STATS = collections.defaultdict(int)\n\n\n"
+                "def forget(key):\n"
+                "    del STATS[key]\n",
+                name="delete-from-defaultdict"),
+        Example("import contextlib\n\nclock = {}\n\n\n"
+                "def tick(k, block):\n"
+                "    with contextlib.closing(block):\n"
+                "        clock[k] = 1\n",
+                name="block-and-clock-are-not-locks"),
+    )
+    good = (
+        Example("import threading\n\nCELLS = []\n"
+                "_CELLS_LOCK = threading.Lock()\n\n\n"
+                "def register_cell(cell):\n"
+                "    with _CELLS_LOCK:\n"
+                "        CELLS.append(cell)\n",
+                name="with-module-lock"),
+        Example("from oslo_concurrency import lockutils\n\nCACHE = {}\n\n\n"
+                "@lockutils.synchronized('cache')\n"
+                "def put(k, v):\n"
+                "    CACHE[k] = v\n",
+                name="synchronized-decorator"),
+        Example("CACHE = {}\n\n\n"
+                "def put(k, v):\n"
+                "    CACHE.setdefault(k, v)\n",
+                name="setdefault-is-atomic"),
+        Example("CACHE = {}\n\n\n"
+                "def build(k, v):\n"
+                "    CACHE = {}\n"
+                "    CACHE[k] = v\n"
+                "    return CACHE\n",
+                name="local-shadows-global"),
+        Example("HANDLERS = {}\n\n\n"
+                "def register(func):\n"
+                "    HANDLERS[func.__name__] = func\n"
+                "    return func\n\n\n"
+                "@register\n"
+                "def handle_boot():\n"
+                "    pass\n",
+                name="import-time-registration-decorator"),
+    )
+
+    def _visit(self, node, facts):
+        for site, check, func in self._classified(node, facts):
+            if check is not None:
+                continue
+            if site.action == "rebound" and site.target.kind == "module" and \
+                    site.target.name not in facts.memo(module_state).mutables:
+                continue  # plain rebinding of a non-mutable: NSA202 only
+            yield self.finding(site.node, facts, fix_data=_fix_data(site),
+                               name=site.target.name, action=site.action,
+                               lock=site.target.lock)
+
+
+class UnsynchronizedCheckThenAct(_StateRule):
+    """Flags a shared global tested and then changed without a lock.
+
+    Why this is bad:
+        ``if k not in CACHE: CACHE[k] = build()``, ``if not CELLS: CELLS =
+        load()`` and lazy singletons (``global X; if X is None: X =
+        make()``) are check-then-act races: two threads both see the empty
+        value and both build, one result is lost, and resources built by
+        the loser (executors, connections) leak (CWE-362, CWE-667). Nova's
+        DEFAULT_EXECUTOR and load_cells() have this shape.
+    Fix:
+        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global and wraps
+        the whole check-then-act block (lines ``block_start``-``block_end``
+        of the fix data) in ``with _<NAME>_LOCK:``. Safe: the block runs
+        as before, one thread at a time.
+    Known limits:
+        A check is a read of the same global in an if/while/ternary/assert
+        test, a ``.get()`` lookup, or a subscript read in a try whose
+        handler catches KeyError, anywhere earlier in the same function
+        (early-return forms included). Reported instead of NSA201 at the
+        change. Guarded and initialisation code are not flagged (as NSA201).
+    """
+
+    code = "NSA202"
+    symbol = "unsynchronized-check-then-act"
+    cwe = (362, 667)
+    message = ("shared {name} tested then {action} without a lock "
+               "(CWE-362); hold {lock} over both")
+    fix = FixSafety.SAFE
+    bad = (
+        Example("import futurist\n\nDEFAULT_EXECUTOR = None\n\n\n"
+                "def get_default_executor():\n"
+                "    global DEFAULT_EXECUTOR\n"
+                "    if DEFAULT_EXECUTOR is None:\n"
+                "        DEFAULT_EXECUTOR = futurist.ThreadPoolExecutor(8)\n"
+                "    return DEFAULT_EXECUTOR\n",
+                name="lazy-singleton",
+                fixed="import threading\n\nimport futurist\n\n"
+                      "DEFAULT_EXECUTOR = None\n"
+                      "_DEFAULT_EXECUTOR_LOCK = threading.Lock()\n\n\n"
+                      "def get_default_executor():\n"
+                      "    global DEFAULT_EXECUTOR\n"
+                      "    with _DEFAULT_EXECUTOR_LOCK:\n"
+                      "        if DEFAULT_EXECUTOR is None:\n"
+                      "            DEFAULT_EXECUTOR = "
+                      "futurist.ThreadPoolExecutor(8)\n"
+                      "    return DEFAULT_EXECUTOR\n"),
+        Example("CELLS = []\n\n\n"
+                "def load_cells(loader):\n"
+                "    global CELLS\n"
+                "    if not CELLS:\n"
+                "        CELLS = loader()\n",
+                name="load-cells-not-empty-test"),
+        Example("CACHE = {}\n\n\n"
+                "def lookup(k, build):\n"
+                "    try:\n"
+                "        return CACHE[k]\n"
+                "    except KeyError:\n"
+                "        CACHE[k] = value = build(k)\n"
+                "        return value\n",
+                name="try-keyerror-then-store"),
+        Example("CACHE = {}\n\n\n"
+                "def lookup(k, build):\n"
+                "    if k in CACHE:\n"
+                "        return CACHE[k]\n"
+                "    value = build(k)\n"
+                "    CACHE[k] = value\n"
+                "    return value\n",
+                name="early-return"),
+        Example("CACHE = {}\n\n\n"
+                "def lookup(k, build):\n"
+                "    value = CACHE.get(k)\n"
+                "    if value is None:\n"
+                "        value = CACHE[k] = build(k)\n"
+                "    return value\n",
+                name="get-then-store"),
+    )
+    good = (
+        Example("import threading\n\nDEFAULT_EXECUTOR = None\n"
+                "_LOCK = threading.Lock()\n\n\n"
+                "def get_default_executor(make):\n"
+                "    global DEFAULT_EXECUTOR\n"
+                "    with _LOCK:\n"
+                "        if DEFAULT_EXECUTOR is None:\n"
+                "            DEFAULT_EXECUTOR = make()\n"
+                "    return DEFAULT_EXECUTOR\n",
+                name="with-lock"),
+        Example("from nova import utils\n\nCELL_CACHE = {}\n\n\n"
+                "def set_target_cell(context, cell_mapping, connect):\n"
+                "    @utils.synchronized(cell_mapping.uuid)\n"
+                "    def get_or_set_cached_cell():\n"
+                "        try:\n"
+                "            return CELL_CACHE[cell_mapping.uuid]\n"
+                "        except KeyError:\n"
+                "            CELL_CACHE[cell_mapping.uuid] = connect()\n"
+                "    context.conn = get_or_set_cached_cell()\n",
+                name="synchronized-nested-function"),
+        Example("from oslo_concurrency import lockutils\n\nCACHE = {}\n\n\n"
+                "def lookup(k, build):\n"
+                "    with lockutils.lock('x'):\n"
+                "        if k not in CACHE:\n"
+                "            CACHE[k] = build(k)\n"
+                "    return CACHE[k]\n",
+                name="lockutils-lock"),
+        Example("import threading\n\n_LOCK = threading.Lock()\nCACHE = {}"
+                "\n\n\n"
+                "def lookup(k, build):\n"
+                "    _LOCK.acquire()\n"
+                "    try:\n"
+                "        if k not in CACHE:\n"
+                "            CACHE[k] = build(k)\n"
+                "    finally:\n"
+                "        _LOCK.release()\n",
+                name="acquire-try-finally-release"),
+        Example("_CONF = None\n\n\n"
+                "def parse_args(argv):\n"
+                "    global _CONF\n"
+                "    if _CONF is None:\n"
+                "        _CONF = argv\n\n\n"
+                "if __name__ == '__main__':\n"
+                "    import sys\n"
+                "    parse_args(sys.argv)\n",
+                name="called-only-from-main"),
+        Example("CACHE = {}\n\n\n"
+                "def lookup(k, build):\n"
+                "    CACHE = {}\n"
+                "    if k not in CACHE:\n"
+                "        CACHE[k] = build(k)\n"
+                "    return CACHE[k]\n",
+                name="local-dict-shadowing-global"),
+    )
+
+    def _visit(self, node, facts):
+        for site, check, func in self._classified(node, facts):
+            if check is None:
+                continue
+            start, end = block_span(check, site.node, func)
+            data = _fix_data(site)
+            data.update(block_start=str(start), block_end=str(end))
+            yield self.finding(site.node, facts, fix_data=data,
+                               name=site.target.name, action=site.action,
+                               lock=site.target.lock)
+
+
+RULES = (UnsynchronizedGlobalMutation, UnsynchronizedCheckThenAct)
