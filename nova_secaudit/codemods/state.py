@@ -1,0 +1,298 @@
+"""NSA201 / NSA202: hold a module lock around changes of shared state.
+
+For each reported global the module gets ``_<NAME>_LOCK =
+threading.Lock()`` right after the global's definition (once; an existing
+top-level binding of that name is reused, and ``--reuse-lock NAME`` reuses
+a lock the module already has), plus ``import threading`` in the standard
+library group. The statement that changes the global -- for NSA202 the
+whole check-then-act run of statements the rule reports as
+``block_start``-``block_end`` -- is wrapped in ``with <lock>:``.
+
+Never wrapped: a block that contains ``yield`` or ``await`` (holding a lock
+across a suspension point blocks every other thread until the consumer
+resumes) or a one-line ``if x: y`` suite; those are skipped with the reason.
+Ranges of the same lock that overlap or nest are merged into one ``with``,
+so a non-reentrant lock is never taken twice by the same code.
+
+Run under libcst's runner::
+
+    python -m libcst.tool codemod -x \\
+        nova_secaudit.codemods.state.GuardWithLock PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from nova_secaudit.codemods.base import FindingCodemod, Target, \
+    add_common_args
+from nova_secaudit.codemods.imports import ImportIndex, add_import, \
+    imports_end, insert_after
+
+
+@dataclass
+class Wrap:
+    """Statements [first, last] (line numbers) of one block, one lock."""
+
+    block: int  # id() of the original IndentedBlock
+    first: int
+    last: int
+    locks: set[str]
+    targets: list[Target] = field(default_factory=list)
+
+
+class _Suspends(cst.CSTVisitor):
+    """Finds yield/await outside nested functions and lambdas."""
+
+    def __init__(self):
+        self.found = False
+
+    def visit_Yield(self, node) -> bool:
+        self.found = True
+        return False
+
+    def visit_Await(self, node) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+
+def suspends(statements) -> bool:
+    finder = _Suspends()
+    for stmt in statements:
+        stmt.visit(finder)
+    return finder.found
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether top-level ``stmt`` binds ``name`` (assignment, def, class,
+    or inside a top-level if/try/with)."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            targets = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets = [small.target]
+            for target in targets:
+                if isinstance(target, cst.Name) and target.value == name:
+                    return True
+                if isinstance(target, (cst.Tuple, cst.List)) and any(
+                        isinstance(e.value, cst.Name) and
+                        e.value.value == name for e in target.elements):
+                    return True
+        return False
+    if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+        return stmt.name.value == name
+    if isinstance(stmt, (cst.If, cst.Try, cst.With)):
+        blocks = [stmt.body]
+        for attr in ("orelse", "finalbody"):
+            extra = getattr(stmt, attr, None)
+            if extra is not None:
+                blocks.append(extra.body if hasattr(extra, "body") and
+                              not isinstance(extra, cst.IndentedBlock)
+                              else extra)
+        for handler in getattr(stmt, "handlers", ()):
+            blocks.append(handler.body)
+        for block in blocks:
+            if isinstance(block, cst.If):
+                if _binds(block, name):
+                    return True
+                continue
+            for inner in getattr(block, "body", ()):
+                if _binds(inner, name):
+                    return True
+    return False
+
+
+class GuardWithLock(FindingCodemod):
+    """NSA201/NSA202: ``with _<NAME>_LOCK:`` around the reported change
+    (NSA202: around the whole check-then-act block)."""
+
+    DESCRIPTION = "NSA201/NSA202: hold a lock around shared-state changes"
+    CODES = ("NSA201", "NSA202")
+    REQUIRED_ARGS = {"NSA201": ("global", "lock"),
+                     "NSA202": ("global", "lock", "block_start",
+                                "block_end")}
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        add_common_args(arg_parser)
+        arg_parser.add_argument(
+            "--reuse-lock", default=None, metavar="NAME",
+            help="use the module's existing lock NAME instead of adding "
+                 "_<GLOBAL>_LOCK")
+
+    def prepare(self, tree: cst.Module) -> None:
+        self.imports = ImportIndex(tree, self.project())
+        self.top_names = {name for stmt in tree.body
+                          for name in _top_level_names(stmt)}
+        reuse = self.options.get("reuse_lock")
+        self.reuse = reuse if reuse and reuse in self.top_names else None
+        self.wraps: list[Wrap] = []
+        self.assigned: dict[Target, Wrap] = {}
+        self.used_locks: dict[str, str] = {}  # lock -> global it guards
+
+    def lock_for(self, target: Target) -> str:
+        return self.reuse or target.args["lock"]
+
+    # -- phase 1 (top-down): which block and lines each finding wraps ------
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        spans = [(self.start_of(s)[0], self.end_of(s)[0], s)
+                 for s in node.body]
+        for target in self.targets.all:
+            if target in self._handled:
+                continue
+            previous = self.assigned.get(target)
+            if target.code == "NSA202" and previous is not None:
+                continue  # the first block with the check's line is it
+            first = last = None
+            if target.code == "NSA202":
+                start = int(target.args["block_start"])
+                end = int(target.args["block_end"])
+                inside = [(a, b) for a, b, _ in spans
+                          if start <= a <= end]
+                if inside and inside[0][0] == start:
+                    first, last = start, max(b for _, b in inside)
+            else:
+                for a, b, stmt in spans:
+                    if (a, 0) <= target.start and \
+                            target.start < self.end_pos(stmt):
+                        first, last = a, b
+                        break
+            if first is None:
+                continue
+            wrap = Wrap(id(node), first, last, {self.lock_for(target)},
+                        [target])
+            if previous is not None:
+                self.wraps.remove(previous)
+            self.wraps.append(wrap)
+            self.assigned[target] = wrap
+
+    def end_pos(self, stmt) -> tuple[int, int]:
+        return self.end_of(stmt)
+
+    # -- phase 2 (bottom-up): wrap ------------------------------------------
+    def leave_SimpleStatementSuite(self, original, updated):
+        for target in self.targets_inside(original):
+            if target not in self.assigned:
+                self.skip(target, "the change shares its line with an "
+                                  "if/for/with header; wrap it by hand")
+        return updated
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock,
+                            updated: cst.IndentedBlock):
+        mine = [w for w in self.wraps if w.block == id(original)]
+        if not mine:
+            return updated
+        merged = self._merge(mine)
+        body = list(updated.body)
+        lines = [self.start_of(s)[0] for s in original.body]
+        # Replace from the bottom so indexes stay valid.
+        for wrap in sorted(merged, key=lambda w: w.first, reverse=True):
+            if self._covered_by_outer(wrap):
+                for target in wrap.targets:
+                    self.applied(target)
+                continue
+            indexes = [i for i, line in enumerate(lines)
+                       if wrap.first <= line <= wrap.last]
+            statements = body[indexes[0]:indexes[-1] + 1]
+            if suspends(statements):
+                for target in wrap.targets:
+                    self.skip(target, "the block holds yield/await; a lock "
+                                      "held across it would block others")
+                continue
+            body[indexes[0]:indexes[-1] + 1] = [self._with(wrap, statements)]
+            for target in wrap.targets:
+                self.applied(target)
+                self.used_locks.setdefault(self.lock_for(target),
+                                           target.args["global"])
+        return updated.with_changes(body=body)
+
+    def _merge(self, wraps: list[Wrap]) -> list[Wrap]:
+        merged: list[Wrap] = []
+        for wrap in sorted(wraps, key=lambda w: (w.first, -w.last)):
+            if merged and wrap.first <= merged[-1].last:
+                last = merged[-1]
+                last.last = max(last.last, wrap.last)
+                last.locks |= wrap.locks
+                last.targets.extend(wrap.targets)
+            else:
+                merged.append(Wrap(wrap.block, wrap.first, wrap.last,
+                                   set(wrap.locks), list(wrap.targets)))
+        return merged
+
+    def _covered_by_outer(self, wrap: Wrap) -> bool:
+        """A wrap of an enclosing block already holds every lock needed."""
+        return any(other.block != wrap.block and
+                   other.first <= wrap.first and wrap.last <= other.last and
+                   wrap.locks <= other.locks and
+                   not (other.first == wrap.first and
+                        other.last == wrap.last)
+                   for other in self.wraps)
+
+    def _with(self, wrap: Wrap, statements) -> cst.With:
+        first = statements[0]
+        leading = first.leading_lines
+        statements = [first.with_changes(leading_lines=())] + \
+            list(statements[1:])
+        items = [cst.WithItem(cst.Name(lock)) for lock in sorted(wrap.locks)]
+        if len(items) > 1:
+            items = [item.with_changes(comma=cst.Comma(
+                whitespace_after=cst.SimpleWhitespace(" ")))
+                for item in items[:-1]] + [items[-1]]
+        return cst.With(items=items, body=cst.IndentedBlock(body=statements),
+                        leading_lines=leading)
+
+    # -- module level: lock definitions and the import ---------------------
+    def finish(self, tree: cst.Module) -> cst.Module:
+        new_locks = {lock: name for lock, name in self.used_locks.items()
+                     if lock not in self.top_names}
+        if not new_locks:
+            return tree
+        threading = self.imports.local_name("threading")
+        if threading is None:
+            threading = "threading"
+        body = list(tree.body)
+        placement: dict[int, list[str]] = {}
+        for lock, name in sorted(new_locks.items()):
+            owner = name.split(".", 1)[0]
+            index = next((i for i, stmt in enumerate(body)
+                          if _binds(stmt, owner)), imports_end(tree))
+            placement.setdefault(index, []).append(lock)
+        for index in sorted(placement, reverse=True):
+            statements = [cst.parse_statement(
+                f"{lock} = {threading}.Lock()\n")
+                for lock in placement[index]]
+            blank = 2 if index >= 0 and isinstance(
+                body[index], (cst.ClassDef, cst.FunctionDef)) else 0
+            tree = insert_after(tree, index, statements, blank)
+            body = list(tree.body)
+        if self.imports.local_name("threading") is None:
+            tree = add_import(tree, "import threading", self.project())
+        return tree
+
+
+def _top_level_names(stmt: cst.CSTNode):
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name):
+                        yield target.target.value
+            elif isinstance(small, cst.AnnAssign) and \
+                    isinstance(small.target, cst.Name):
+                yield small.target.value
+    elif isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+        yield stmt.name.value
