@@ -1,7 +1,7 @@
 """Stable finding fingerprints and baselines of accepted findings.
 
 A fingerprint hashes what a finding *is*, not where it sits: the code, the
-file's path, the reported source line with whitespace normalised, and the
+file's path, the reported source line with whitespace removed, and the
 occurrence number among identical (code, path, line text) findings of the
 file. Lines added or removed above a finding shift its line number but not
 its fingerprint, so a baseline written today keeps matching tomorrow.
@@ -38,8 +38,9 @@ def normalise_path(path: str) -> str:
 
 
 def normalise_line(text: str) -> str:
-    """Source line with runs of whitespace collapsed and ends stripped."""
-    return " ".join(text.split())
+    """Source line without any whitespace: re-indenting or re-spacing a
+    line (a formatter run) keeps its findings' fingerprints."""
+    return "".join(text.split())
 
 
 def fingerprints(findings: Sequence[Finding], lines: Sequence[str]

@@ -182,8 +182,15 @@ class _progress:
                 from tqdm import tqdm
             except ImportError:
                 return None
+            try:
+                width, height = os.get_terminal_size(sys.stderr.fileno())
+            except (OSError, ValueError):
+                width = height = 0
+            # A terminal that reports no size (docker exec, some CI
+            # consoles) makes tqdm draw nothing: assume 80x24 there.
             self.bar = tqdm(total=self.total, unit="file", leave=False,
-                            file=sys.stderr, desc="nova-secaudit")
+                            file=sys.stderr, desc="nova-secaudit",
+                            ncols=width or 80, nrows=height or 24)
             return self.bar.update
         return None
 

@@ -1,0 +1,180 @@
+"""Results cache, ``--jobs`` parity and the TTY-only progress bar."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nova_secaudit import cache as cache_module
+from nova_secaudit.cache import ResultsCache
+from nova_secaudit.rules import ALL_RULES
+from nova_secaudit.runner import check_paths
+from nova_secaudit.settings import Settings
+from support import FIXTURES
+
+EVERY = Settings(select=tuple(rule.code for rule in ALL_RULES))
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    """Every fixture and rule example as files, three times over (> one
+    process-pool chunk), in nested directories."""
+    paths = []
+    for copy in range(3):
+        root = tmp_path / "tree" / f"pkg{copy}"
+        root.mkdir(parents=True)
+        for fixture in sorted(FIXTURES.glob("*.py")):
+            paths.append(root / fixture.name)
+            paths[-1].write_bytes(fixture.read_bytes())
+        for rule in ALL_RULES:
+            for kind in ("bad", "good"):
+                for number, example in enumerate(getattr(rule, kind)):
+                    paths.append(root / f"{rule.code}_{kind}_{number}.py")
+                    paths[-1].write_text(example.source)
+    (tmp_path / "tree" / "broken.py").write_text("def f(:\n")
+    paths.append(tmp_path / "tree" / "broken.py")
+    return [str(p) for p in paths]
+
+
+def summary(results):
+    return [(r.path, r.error, [(f.line, f.col, f.code, f.message)
+                               for f in r.findings], r.fingerprints)
+            for r in results]
+
+
+def test_second_run_is_served_from_the_cache(corpus, tmp_path):
+    cold = ResultsCache(EVERY, tmp_path / "cache")
+    first = summary(check_paths(corpus, EVERY, cache=cold))
+    assert cold.misses == len(corpus) and cold.hits == 0
+    warm = ResultsCache(EVERY, tmp_path / "cache")
+    second = list(check_paths(corpus, EVERY, cache=warm))
+    assert warm.hits == len(corpus) and warm.misses == 0
+    assert all(result.cached for result in second)
+    assert summary(second) == first == summary(check_paths(corpus, EVERY))
+    assert any(result.findings for result in second)
+    assert any(result.error for result in second)
+
+
+def test_changed_file_alone_is_checked_again(corpus, tmp_path):
+    list(check_paths(corpus, EVERY, cache=ResultsCache(EVERY, tmp_path / "c")))
+    changed = corpus[0]
+    with open(changed, "a", encoding="utf-8") as stream:
+        stream.write("\nimport futurist\nfuturist.ThreadPoolExecutor()\n")
+    again = ResultsCache(EVERY, tmp_path / "c")
+    results = list(check_paths(corpus, EVERY, cache=again))
+    assert (again.misses, again.hits) == (1, len(corpus) - 1)
+    assert not results[0].cached
+    last_line = len(open(changed, encoding="utf-8").read().splitlines())
+    assert "NSA101" in {f.code for f in results[0].findings
+                        if f.line == last_line}
+
+
+def test_configuration_and_tool_are_part_of_the_key(corpus, tmp_path,
+                                                    monkeypatch):
+    list(check_paths(corpus, EVERY, cache=ResultsCache(EVERY, tmp_path / "c")))
+    other = EVERY.replace(max_workers=3)
+    assert ResultsCache(other, tmp_path / "c").get(corpus[0], "x") is None
+    cached = ResultsCache(other, tmp_path / "c")
+    list(check_paths(corpus, other, cache=cached))
+    assert cached.hits == 0
+    monkeypatch.setattr(cache_module, "_tool_digest", "another-build")
+    rebuilt = ResultsCache(EVERY, tmp_path / "c")
+    list(check_paths(corpus, EVERY, cache=rebuilt))
+    assert rebuilt.hits == 0
+
+
+def test_corrupt_cache_is_ignored(corpus, tmp_path):
+    first = ResultsCache(EVERY, tmp_path / "c")
+    expected = summary(check_paths(corpus, EVERY, cache=first))
+    first.shard.write_text('{"format": 1, "entries": {"' + corpus[0] +
+                           '": ["bad", 1]}')
+    assert summary(check_paths(
+        corpus, EVERY, cache=ResultsCache(EVERY, tmp_path / "c"))) == expected
+    shard = json.loads(first.shard.read_text())
+    entry = shard["entries"][corpus[1]]
+    entry[1] = [["not", "a", "finding"]]
+    first.shard.write_text(json.dumps(shard))
+    again = ResultsCache(EVERY, tmp_path / "c")
+    assert summary(check_paths(corpus, EVERY, cache=again)) == expected
+    assert again.misses == 1
+    assert (tmp_path / "c" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_jobs_output_identical_to_one_job(corpus):
+    one = summary(check_paths(corpus, EVERY, jobs=1))
+    assert summary(check_paths(corpus, EVERY, jobs=2, chunk=4)) == one
+    assert summary(check_paths(corpus, EVERY, jobs=3, chunk=7)) == one
+
+
+def cli(cwd, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "nova_secaudit.cli",
+                           "check", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env)
+
+
+def test_cli_jobs_and_cache_do_not_change_output(corpus, tmp_path):
+    tree = tmp_path / "tree"
+    baseline = cli(tree, "--jobs", "1", "--no-cache", "--format", "json", ".")
+    assert baseline.returncode == 2  # broken.py
+    for args in (("--jobs", "2"), ("--jobs", "2"), ("--jobs", "1")):
+        run = cli(tree, *args, "--format", "json", ".")
+        assert (run.stdout, run.stderr) == (baseline.stdout, baseline.stderr)
+    assert (tree / ".nova-secaudit-cache").is_dir()
+    assert not (tmp_path / ".nova-secaudit-cache").exists()
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    assert cli(tmp_path, "--no-cache", ".").returncode == 0
+    assert not (tmp_path / ".nova-secaudit-cache").exists()
+
+
+def _run_on_tty(cwd, env):
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nova_secaudit.cli", "check", "--no-cache",
+         "--jobs", "1", "."], cwd=cwd, stdout=subprocess.PIPE, stderr=slave,
+        env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = process.communicate(timeout=60)
+    os.close(master)
+    return out.decode(), seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("ci", [None, "true"], ids=["tty", "tty-in-ci"])
+def test_progress_bar_only_on_an_interactive_terminal(corpus, tmp_path, ci):
+    pytest.importorskip("tqdm")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["TERM"] = "xterm"
+    if ci:
+        env["CI"] = ci
+    out, tty = _run_on_tty(tmp_path / "tree", env)
+    assert "NSA101" in out
+    assert ("file/s" in tty or "files/s" in tty or "it/s" in tty or
+            "nova-secaudit:" in tty) is (ci is None), tty
+    piped = cli(tmp_path / "tree", "--no-cache", ".", env=env)
+    assert "nova-secaudit:" not in piped.stderr
