@@ -165,10 +165,28 @@ def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
 
 def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
                          facts) -> bool:
-    """A statement that lets ``handler``'s exception (or one built from
-    it) go on: any ``raise``, or ``six.reraise(...)``."""
+    """A statement that lets the caught exception go on to the caller, who
+    will log it again: bare ``raise``, ``raise e`` (also via a name holding
+    it, or ``e.with_traceback(tb)``), ``raise X from e`` (the chain is
+    logged with X), a rebuilt copy ``raise type(e)(...)``, and
+    ``six.reraise(...)``. Not a new exception raised without ``from``: the
+    handler translates the error, and its log line is the only record of
+    the original detail."""
     if isinstance(stmt, ast.Raise):
-        return True
+        exc = stmt.exc
+        if exc is None or holds_exception_object(exc, facts):
+            return True
+        if stmt.cause is not None and not (
+                isinstance(stmt.cause, ast.Constant) and
+                stmt.cause.value is None):
+            return True
+        if isinstance(exc, ast.Call) and (
+                original_type_wrap(exc, facts) is not None or
+                isinstance(exc.func, ast.Attribute) and
+                exc.func.attr == "with_traceback" and
+                holds_exception_object(exc.func.value, facts)):
+            return True
+        return False
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         func = stmt.value.func
         if (getattr(func, "attr", None) or getattr(func, "id", None)) == \
@@ -339,6 +357,10 @@ class ExceptionTextFlow(ValueFlow):
 
     def __init__(self, func: ast.AST, facts, accept):
         self.accept = accept
+        self.func = func
+        self._not_text = {name for name, index in
+                          _sys_exc_names(func, facts).items()
+                          if index in (0, 2)}
         super().__init__(func, facts, self._is_source)
 
     def _is_source(self, expr: ast.AST) -> bool:
@@ -354,6 +376,14 @@ class ExceptionTextFlow(ValueFlow):
         return not is_narrowed(expr, source, self.facts)
 
     def carries(self, expr, at=None):
+        if isinstance(expr, ast.Name) and expr.id in self._not_text:
+            return False  # the type or traceback from sys.exc_info()
+        if isinstance(expr, ast.Subscript) and \
+                isinstance(expr.slice, ast.Constant) and \
+                expr.slice.value in (0, 2) and \
+                isinstance(expr.value, ast.Call) and \
+                raw_text_source(expr.value, self.facts) is not False:
+            return False
         if isinstance(expr, ast.Attribute) and \
                 expr.attr not in RAW_ATTRIBUTES and \
                 isinstance(expr.value, ast.Name) and \
@@ -377,6 +407,28 @@ class ExceptionTextFlow(ValueFlow):
         for child in ast.iter_child_nodes(expr):
             parts.extend(self.raw_parts(child, at))
         return parts or [expr]
+
+
+def holds_exception_object(expr: ast.AST, facts) -> bool:
+    """``e`` itself, or a name whose latest assignment before ``expr`` (in
+    its function) is a bare caught exception: the object, not its text."""
+    if not isinstance(expr, ast.Name):
+        return False
+    if caught_exception(expr, facts) is not None:
+        return True
+    func = enclosing_function(expr) or expr
+    latest = None
+    for node in walk_local(func):
+        if isinstance(node, ast.Assign) and \
+                (node.lineno, node.col_offset) < (expr.lineno,
+                                                  expr.col_offset) and \
+                any(isinstance(t, ast.Name) and t.id == expr.id
+                    for t in node.targets):
+            if latest is None or (node.lineno, node.col_offset) > \
+                    (latest.lineno, latest.col_offset):
+                latest = node
+    return latest is not None and isinstance(latest.value, ast.Name) and \
+        caught_exception(latest.value, facts) is not None
 
 
 def _text_call_of_source(call: ast.Call, flow: ExceptionTextFlow) -> bool:
