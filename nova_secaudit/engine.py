@@ -78,6 +78,16 @@ class Rule:
     good: ClassVar[tuple[Example, ...]]
     default_enabled: ClassVar[bool] = True
     severity: ClassVar[str] = "warning"
+    # A regex every module this rule can flag must contain. When the source
+    # text is known and it does not match, the rule is skipped for the
+    # module at the cost of one search. Must be a superset: a trigger that
+    # misses a true positive is a bug (the examples and fixtures catch it).
+    trigger: ClassVar[re.Pattern | None] = None
+    # True when the rule only visits statement-tier nodes (statements,
+    # except handlers) and reaches expressions through
+    # ``analysis.functions.walk``/``walk_local`` (which set parents): the
+    # engine then need not index every expression of the module for it.
+    statement_only: ClassVar[bool] = False
     # ast node classes this rule visits, derived from its visit_* methods.
     node_types: ClassVar[tuple[type[ast.AST], ...]] = ()
 
@@ -94,6 +104,11 @@ class Rule:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+
+    def applies(self, facts: ModuleFacts) -> bool:
+        """Whether the rule can flag anything in this module (cheap test)."""
+        return self.trigger is None or facts.source is None or \
+            self.trigger.search(facts.source) is not None
 
     @classmethod
     def summary(cls) -> str:
@@ -178,6 +193,9 @@ def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
     itself never raises for a tree ``ast.parse`` produced.
     """
     found: set[Finding] = set()
+    rules = [rule for rule in rules if rule.applies(facts)]
+    if any(not rule.statement_only for rule in rules):
+        facts.expand()
     for rule in rules:
         mine: list[Finding] = []
         node = None
@@ -213,8 +231,12 @@ def internal_error(code: str, exc: BaseException, node=None) -> str:
 def check(tree: ast.AST, path: str = "<unknown>",
           settings: Settings | None = None,
           rules: Iterable[Rule] | None = None,
-          errors: list[str] | None = None) -> list[Finding]:
+          errors: list[str] | None = None,
+          source: str | None = None) -> list[Finding]:
     """Every finding of the enabled rules in ``tree``, sorted and unique.
+
+    ``source``, the module's text when the caller has it, lets rules with a
+    text ``trigger`` skip modules they cannot flag.
 
     ``rules`` overrides the settings-based selection (the pylint front end
     runs every rule once and lets pylint decide what to show). A rule's
@@ -226,14 +248,15 @@ def check(tree: ast.AST, path: str = "<unknown>",
     rules = list(rules)
     if not rules:
         return []
-    facts = ModuleFacts(tree, path, settings)
+    facts = ModuleFacts(tree, path, settings, source)
     return run_rules(rules, facts, errors)
 
 
 def check_source(source: str, path: str = "<unknown>",
                  settings: Settings | None = None) -> list[Finding]:
     """Parse ``source`` and check it (convenience for tests and examples)."""
-    return check(ast.parse(source, filename=path), path, settings)
+    return check(ast.parse(source, filename=path), path, settings,
+                 source=source)
 
 
 def iter_example_findings(rule: type[Rule],

@@ -19,9 +19,11 @@ class NovaSecAuditPlugin:
     version = __version__
     settings = Settings()
 
-    def __init__(self, tree, filename="<unknown>"):
+    def __init__(self, tree, filename="<unknown>", lines=None):
         self.tree = tree
         self.filename = filename
+        # The text lets rules with a trigger skip the module cheaply.
+        self.source = "".join(lines) if lines is not None else None
 
     @classmethod
     def add_options(cls, parser) -> None:
@@ -43,6 +45,7 @@ class NovaSecAuditPlugin:
 
     def run(self):
         rules = [rule(self.settings) for rule in ALL_RULES]
-        for found in check(self.tree, self.filename, self.settings, rules):
+        for found in check(self.tree, self.filename, self.settings, rules,
+                           source=self.source):
             yield (found.line, found.col, f"{found.code} {found.message}",
                    type(self))

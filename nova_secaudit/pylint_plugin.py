@@ -29,13 +29,14 @@ def _module_findings(node, settings):
     key = (node.file, data)
     if _last_module[0] != key:
         try:
-            tree = parse_text(data.decode(node.file_encoding or "utf-8"),
-                              node.file or "<module>")
+            text = data.decode(node.file_encoding or "utf-8")
+            tree = parse_text(text, node.file or "<module>")
         except (SourceError, UnicodeDecodeError, LookupError):
             findings = []  # pylint reports unparsable files itself
         else:
             rules = [rule(settings) for rule in ALL_RULES]
-            findings = check(tree, node.file or "<module>", settings, rules)
+            findings = check(tree, node.file or "<module>", settings, rules,
+                             source=text)
         _last_module = (key, findings)
     return _last_module[1]
 

@@ -44,7 +44,7 @@ def check_file(path: str, settings: Settings,
         text = decode_source(data)
         tree = parse_text(text, path)
         errors: list[str] = []  # rules' internal errors, one line each
-        findings = check(tree, path, settings, errors=errors)
+        findings = check(tree, path, settings, errors=errors, source=text)
     except SourceError as exc:
         return FileResult(path, error=str(exc))
     except RecursionError:

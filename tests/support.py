@@ -60,7 +60,8 @@ def marker_diff(source: str, path: str = "snippet.py",
     """
     expected = {m for m in parse_markers(source) if m[2].startswith(codes)
                 and m[2] in ALL_CODES}
-    found = [f for f in check(ast.parse(source), path, settings)
+    found = [f for f in check(ast.parse(source), path, settings,
+                              source=source)
              if f.code.startswith(codes)]
     missing, unexpected = [], []
     matched = set()

@@ -36,7 +36,8 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 def run_check(root: Path, capsys, *extra: str):
     """(exit code, stdout lines, stderr lines) of ``check`` over ``root``."""
-    code = cli.main(["check", "--select=NSA101", *extra, str(root)])
+    code = cli.main(["check", "--select=NSA101", "--no-cache", "--jobs=1",
+                     *extra, str(root)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out.splitlines(), err.splitlines()
@@ -351,6 +352,8 @@ class _Exploding:
         self.rule, self.exc, self.seen = rule, exc, 0
         self.code = rule.code
         self.node_types = rule.node_types
+        self.statement_only = rule.statement_only
+        self.applies = rule.applies
 
     def __getattr__(self, name):
         visit = getattr(self.rule, name)

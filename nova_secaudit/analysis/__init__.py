@@ -66,47 +66,99 @@ def module_location(path: str) -> tuple[str, str]:
 
 
 class ModuleFacts:
-    """Everything the rules may ask about one module."""
+    """Everything the rules may ask about one module.
 
-    def __init__(self, tree: ast.AST, path: str, settings):
+    The index has two tiers. Statements (and except handlers, match cases)
+    are indexed up front: that walk touches a tenth of the nodes. The
+    expressions inside them are indexed only when a rule asks for an
+    expression node type, or when a rule that is not ``statement_only``
+    runs on the module; rules skipped by their text trigger cost nothing.
+    """
+
+    def __init__(self, tree: ast.AST, path: str, settings,
+                 source: str | None = None):
         self.tree = tree
         self.path = path
         self.settings = settings
+        self.source = source
         self._by_type: dict[type, list[ast.AST]] = {}
         self._sorted: set[type] = set()
         self._memo: dict = {}
-        self._index(tree)
+        self._statements: list[ast.AST] = []
+        self._expanded = False
+        self._index_statements(tree)
 
-    def _index(self, tree: ast.AST) -> None:
-        by_type = self._by_type
+    def _index_statements(self, tree: ast.AST) -> None:
+        by_type, statements = self._by_type, self._statements
         setattr(tree, PARENT, None)
         stack = [tree]
         pop, push = stack.pop, stack.append
-        child_fields, node_class = _CHILD_FIELDS, ast.AST
+        node_class = ast.AST
         while stack:
             node = pop()
-            node_type = type(node)
-            bucket = by_type.get(node_type)
+            statements.append(node)
+            bucket = by_type.get(type(node))
             if bucket is None:
-                by_type[node_type] = [node]
+                by_type[type(node)] = [node]
             else:
                 bucket.append(node)
-            names = child_fields.get(node_type)
+            for name in _BLOCK_FIELDS:
+                block = getattr(node, name, None)
+                if block.__class__ is list:
+                    for child in block:
+                        if isinstance(child, node_class):
+                            child._nsa_parent = node
+                            push(child)
+
+    def expand(self) -> None:
+        """Index every expression (and set its parent), once."""
+        if self._expanded:
+            return
+        self._expanded = True
+        by_type = self._by_type
+        stack: list[ast.AST] = []
+        pop, push = stack.pop, stack.append
+        cache, node_class = _CHILD_FIELDS, ast.AST
+        for statement in self._statements:
+            names = _EXPRESSION_FIELDS.get(type(statement))
             if names is None:
-                names = _child_fields(node_type)
+                names = _expression_fields(type(statement))
             for name in names:
-                value = getattr(node, name, None)
+                value = getattr(statement, name, None)
                 if value.__class__ is list:
                     for item in value:
                         if isinstance(item, node_class):
-                            item._nsa_parent = node
+                            item._nsa_parent = statement
                             push(item)
                 elif isinstance(value, node_class):
-                    value._nsa_parent = node
+                    value._nsa_parent = statement
                     push(value)
+            while stack:
+                node = pop()
+                node_type = type(node)
+                bucket = by_type.get(node_type)
+                if bucket is None:
+                    by_type[node_type] = [node]
+                else:
+                    bucket.append(node)
+                names = cache.get(node_type)
+                if names is None:
+                    names = child_fields(node_type)
+                for name in names:
+                    value = getattr(node, name, None)
+                    if value.__class__ is list:
+                        for item in value:
+                            if isinstance(item, node_class):
+                                item._nsa_parent = node
+                                push(item)
+                    elif isinstance(value, node_class):
+                        value._nsa_parent = node
+                        push(value)
 
     def nodes(self, node_type: type) -> list:
         """All nodes of exactly ``node_type``, in source order."""
+        if not issubclass(node_type, _BLOCK_NODE_TYPES):
+            self.expand()
         bucket = self._by_type.get(node_type, [])
         if node_type not in self._sorted:
             bucket.sort(key=_position)
@@ -147,7 +199,26 @@ _LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "kind",
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(node_type: type) -> tuple[str, ...]:
+# Fields holding statement lists, and the node types that live in them.
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
+                     getattr(ast, "match_case", ast.stmt))
+_EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _expression_fields(node_type: type) -> tuple[str, ...]:
+    """Fields of a statement-tier node that hold expressions, not blocks."""
+    names = tuple(f for f in child_fields(node_type)
+                  if f not in _BLOCK_FIELDS)
+    _EXPRESSION_FIELDS[node_type] = names
+    return names
+
+
+def child_fields(node_type: type) -> tuple[str, ...]:
+    """Fields of ``node_type`` that may hold nodes rules dispatch on."""
+    names = _CHILD_FIELDS.get(node_type)
+    if names is not None:
+        return names
     names = tuple(f for f in node_type._fields if f not in _LEAF_FIELDS
                   and not (node_type is ast.Constant and f == "value"))
     _CHILD_FIELDS[node_type] = names

@@ -1,0 +1,102 @@
+"""Engine speed as ratios measured in one process (machines here are noisy).
+
+(a) ``ast.parse`` of every file vs (b) parse + our engine with every rule
+family on (opt-in rules included): target (b)/(a) <= 1.5.
+(c) a default flake8 run (pycodestyle, pyflakes, mccabe) over the same
+files with and without our plugin loaded, in process: target <= 1.10.
+
+Usage: python bench/bench_engine.py [--release nova==34.0.0] [--repeat 3]
+       python bench/bench_engine.py --path DIR
+Runs alternate and the best of each is kept, so background load that comes
+and goes does not decide the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+
+from nova_secaudit.engine import check
+from nova_secaudit.releases import package_dir, parse_spec
+from nova_secaudit.rules import ALL_RULES
+from nova_secaudit.settings import Settings
+
+
+def source_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py")
+                  if "tests" not in p.relative_to(root).parts)
+
+
+def time_parse_and_engine(sources, repeat: int) -> tuple[float, float]:
+    settings = Settings(select=tuple(rule.code for rule in ALL_RULES))
+    parse_best = engine_best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for path, text in sources:
+            ast.parse(text, filename=path)
+        parse_best = min(parse_best, time.perf_counter() - start)
+        start = time.perf_counter()
+        for path, text in sources:
+            check(ast.parse(text, filename=path), path, settings)
+        engine_best = min(engine_best, time.perf_counter() - start)
+    return parse_best, engine_best
+
+
+def time_flake8(paths: list[str], repeat: int) -> tuple[float, float]:
+    from flake8.main.application import Application
+    from flake8.plugins import finder
+
+    original = finder.find_plugins
+
+    def without_ours(*args, **kwargs):
+        return [p for p in original(*args, **kwargs)
+                if p.package != "nova-secaudit"]
+
+    argv = ["--isolated", "--jobs=1", "--exit-zero", "--output-file",
+            os.devnull, *paths]
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(repeat):
+        for with_plugin in (False, True):
+            finder.find_plugins = original if with_plugin else without_ours
+            try:
+                start = time.perf_counter()
+                Application().run(argv)
+                best[with_plugin] = min(best[with_plugin],
+                                        time.perf_counter() - start)
+            finally:
+                finder.find_plugins = original
+    return best[False], best[True]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", default="nova==34.0.0")
+    parser.add_argument("--path", help="a source tree instead of a release")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-flake8", action="store_true")
+    args = parser.parse_args(argv)
+    root = Path(args.path) if args.path else \
+        package_dir(*parse_spec(args.release))
+    files = source_files(root)
+    sources = [(str(p), p.read_text(encoding="utf-8")) for p in files]
+    lines = sum(text.count("\n") for _, text in sources)
+    print(f"{args.path or args.release}: {len(files)} files, {lines} lines "
+          f"(tests excluded), best of {args.repeat}")
+    parse, engine = time_parse_and_engine(sources, args.repeat)
+    print(f"ast.parse          {parse:7.3f} s")
+    print(f"parse + engine     {engine:7.3f} s")
+    print(f"engine ratio       {engine / parse:7.3f}  (target <= 1.5)")
+    if not args.skip_flake8:
+        plain, ours = time_flake8([str(p) for p in files], args.repeat)
+        print(f"flake8 default     {plain:7.3f} s")
+        print(f"flake8 + plugin    {ours:7.3f} s")
+        print(f"flake8 ratio       {ours / plain:7.3f}  (target <= 1.10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
