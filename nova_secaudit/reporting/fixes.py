@@ -1,10 +1,10 @@
 """The fix a codemod proposes for one finding, as a diff and as SARIF-style
 replacements, for the json, sarif and html reports.
 
-The codemods (``nova_secaudit.fixing``) turn a file's text into its fixed
-text for a chosen set of findings; this module asks for one finding at a time
-and turns the before/after pair into line-granular replacements. Without
-libcst, or for a rule with no codemod, there is no proposal.
+The codemods (``nova_secaudit.codemods``) turn a file's text into its fixed
+text; this module asks for one finding at a time and turns the before/after
+pair into a unified diff and line-granular replacements. Without libcst, or
+for a rule with no codemod, there is no proposal.
 """
 
 from __future__ import annotations
@@ -32,22 +32,49 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings) -> str | None:
-    """The file's text after the codemod fixes ``found`` alone, or None."""
+    """The file's text after the codemod fixes ``found`` alone, or None.
+
+    Uses the codemod registry (``codemods.CODEMOD_FOR``) and narrows the
+    command's own engine run (``FindingCodemod.engine_findings``) to the one
+    finding, so each reported result gets exactly its own fix; the result
+    must pass ``fixing.verify`` (parses and compiles) like ``fix`` output.
+    """
     try:
-        from nova_secaudit import fixing
-    except ImportError:  # libcst missing, or no codemods in this build
+        from libcst import parse_module
+        from libcst.codemod import CodemodContext, SkipFile
+
+        from nova_secaudit.codemods import CODEMOD_FOR
+        from nova_secaudit.fixing import verify
+    except ImportError:  # libcst missing: no proposals, the report goes on
         return None
-    fix_one = getattr(fixing, "fix_findings", None)
-    if fix_one is None:
+    command = CODEMOD_FOR.get(found.code)
+    if command is None:
         return None
+    one = _only(command, found)
     try:
-        result = fix_one(text, path, [found], settings)
+        codemod = one(CodemodContext(filename=path), settings=settings,
+                      codes=[found.code])
+        new_text = codemod.transform_module(parse_module(text)).code
+    except SkipFile:
+        return None
     except Exception:  # noqa: BLE001 - a report must not die of a codemod
         return None
-    new_text = getattr(result, "text", result)
-    if not isinstance(new_text, str) or new_text == text:
+    if new_text == text or verify(new_text, path) is not None:
         return None
     return new_text
+
+
+def _only(command, found: Finding):
+    """``command`` restricted to the finding at ``found``'s position."""
+    key = (found.line, found.col, found.code)
+
+    class OneFinding(command):
+        def engine_findings(self, text):
+            return [f for f in super().engine_findings(text)
+                    if (f.line, f.col, f.code) == key]
+
+    OneFinding.__name__ = f"{command.__name__}OneFinding"
+    return OneFinding
 
 
 def replacements(before: str, after: str) -> list[Replacement]:
