@@ -136,8 +136,9 @@ def render_markdown(rules=None) -> str:
     for rule in rules:
         cwe = ", ".join(f"CWE-{n}" for n in rule.cwe)
         default = "on" if rule.default_enabled else "opt-in"
+        summary = rule.summary().replace("|", "\\|")
         out.append(f"| [{rule.code}](#{_anchor(rule)}) | {rule.symbol} | "
-                   f"{rule.summary()} | {cwe} | {rule.fix.value} | "
+                   f"{summary} | {cwe} | {rule.fix.value} | "
                    f"{default} |")
     out.append("")
     for rule in rules:
