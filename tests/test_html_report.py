@@ -1,0 +1,179 @@
+"""``--format html``: one self-contained page, rendered by headless Chromium.
+
+The test setup installs Debian's ``chromium`` package when no browser is on
+PATH (``apt-get update`` then ``apt-get install -y chromium``; root, as on
+CI). The page is loaded from a file with networking disabled and the DOM
+Chromium built is checked against the seed fixture's ``# expect`` markers.
+"""
+
+from __future__ import annotations
+
+import collections
+import html.parser
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
+from support import FIXTURES, parse_markers
+
+pytestmark = pytest.mark.slow
+SEED = FIXTURES / "nova_context_seed.py"
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND")
+
+
+def find_browser() -> str | None:
+    return next(filter(None, map(shutil.which, BROWSERS)), None)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    browser = find_browser()
+    if browser is None:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for command in (["apt-get", "update", "-qq"],
+                        ["apt-get", "install", "-y", "-qq", "chromium"]):
+            done = subprocess.run(command, capture_output=True, text=True,
+                                  env=env)
+            assert done.returncode == 0, (
+                f"{' '.join(command)} failed (the HTML report test needs "
+                f"Debian's chromium package):\n{done.stderr[-2000:]}")
+        browser = find_browser()
+    assert browser, "chromium is not on PATH after installing it"
+    return browser
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("html")
+    (root / "nova_context_seed.py").write_bytes(SEED.read_bytes())
+    codes = ",".join(rule.code for rule in ALL_RULES if rule.default_enabled)
+    done = subprocess.run(
+        [sys.executable, "-m", "nova_secaudit.cli", "check", "--no-cache",
+         f"--select={codes}", "--format", "html", "--output", "report.html",
+         "nova_context_seed.py"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    return root / "report.html"
+
+
+def expected_findings() -> set[tuple[int, str]]:
+    return {(line, code) for line, _, code in
+            parse_markers(SEED.read_text()) if code in RULES_BY_CODE
+            and RULES_BY_CODE[code].default_enabled}
+
+
+class _Page(html.parser.HTMLParser):
+    """Text of each finding section, and every resource reference."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections: dict[str, dict[str, str]] = {}
+        self.references: list[tuple[str, str, str]] = []
+        self.tags = collections.Counter()
+        self._stack: list[tuple[str, str]] = []
+        self._section = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags[tag] += 1
+        for name in ("src", "href", "srcset", "data", "poster", "action"):
+            if attrs.get(name):
+                self.references.append((tag, name, attrs[name]))
+        if tag == "section" and "finding" in (attrs.get("class") or ""):
+            self._section = attrs["id"]
+            self.sections[self._section] = collections.defaultdict(str)
+        self._stack.append((tag, attrs.get("class") or ""))
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            if self._stack.pop()[0] == tag:
+                break
+        if tag == "section":
+            self._section = None
+
+    def handle_data(self, data):
+        if self._section is None:
+            return
+        parts = self.sections[self._section]
+        parts["all"] += data
+        for tag, css in self._stack:
+            parts[tag] += data
+            for name in css.split():
+                parts["." + name] += data
+
+
+def parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    return page
+
+
+def test_page_is_self_contained(report):
+    text = report.read_text(encoding="utf-8")
+    page = parse(text)
+    for tag in ("script", "link", "img", "iframe", "object", "embed"):
+        assert not page.tags[tag], f"<{tag}> in a self-contained page"
+    for tag, name, value in page.references:
+        assert tag == "a" and name == "href", (tag, name, value)
+        assert value.startswith(("#", "https://cwe.mitre.org/")), value
+    assert "url(" not in text and "@import" not in text
+
+
+def test_chromium_renders_the_seed_findings(report, chromium, tmp_path):
+    done = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'ud'}",
+         "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = done.stdout
+    # Chromium's parser inserts <tbody>: this is the browser's DOM.
+    assert "<tbody>" in dom and "<tbody>" not in report.read_text()
+    page = parse(dom)
+    shown = set()
+    for section in page.sections.values():
+        head = " ".join(section["h3"].split())
+        path, line, _col_code = head.split(":", 2)
+        code = section[".code"]
+        shown.add((int(line), code))
+        rule = RULES_BY_CODE[code]
+        assert path == "nova_context_seed.py"
+        source_line = SEED.read_text().splitlines()[int(line) - 1]
+        assert source_line.strip() in section[".hit"], head
+        for number in rule.cwe:
+            assert f"CWE-{number}" in section[".cwe"], head
+        assert rule.doc_sections()["Why this is bad"][:60] in \
+            " ".join(section["details"].split()), head
+    assert shown == expected_findings()
+    per_rule = collections.Counter(code for _, code in expected_findings())
+    for code, count in per_rule.items():
+        assert f"<td>{code}</td><td>{RULES_BY_CODE[code].symbol}</td>" in dom
+    total = sum(per_rule.values())
+    assert f"{total} findings in 1 file." in dom
+
+
+def test_proposed_diffs_for_fixable_findings(report):
+    pytest.importorskip("libcst")
+    from nova_secaudit.codemods import FIXABLE_CODES
+
+    page = parse(report.read_text(encoding="utf-8"))
+    with_diff = 0
+    for section in page.sections.values():
+        code = section[".code"]
+        if not section[".diff"]:
+            continue
+        with_diff += 1
+        assert code in FIXABLE_CODES, f"{code} has no codemod but a diff"
+        assert "Proposed fix" in section["h4"]
+        assert section[".add"] or section[".del"]
+        assert f"--- a/nova_context_seed.py" in section[".diff"]
+    fixable = [s for s in page.sections.values()
+               if s[".code"] in FIXABLE_CODES]
+    # NSA101 and NSA401 fixes in the seed are plain insertions.
+    assert with_diff >= min(2, len(fixable))
