@@ -193,6 +193,7 @@ def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
     itself never raises for a tree ``ast.parse`` produced.
     """
     found: set[Finding] = set()
+    facts.activate()
     rules = [rule for rule in rules if rule.applies(facts)]
     if any(not rule.statement_only for rule in rules):
         facts.expand()

@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from nova_secaudit.analysis import ModuleFacts
+from nova_secaudit.analysis import ModuleFacts, parent_of
 from nova_secaudit.analysis.handlers import (
     binding_handler, catch_kind, is_narrowed, reraises_after)
 from nova_secaudit.engine import check_source
@@ -547,6 +547,6 @@ except Exception as e:
 """)
     [handler] = facts.nodes(ast.ExceptHandler)
     uses = [n for n in facts.nodes(ast.Name)
-            if n.id == "e" and isinstance(n._nsa_parent, ast.Call)
-            and n._nsa_parent.func.id == "print"]
+            if n.id == "e" and isinstance(parent_of(n), ast.Call)
+            and parent_of(n).func.id == "print"]
     assert [is_narrowed(u, handler, facts) for u in uses] == [True, False]

@@ -15,13 +15,21 @@ from typing import Iterator
 
 from nova_secaudit.analysis.imports import ImportMap
 
-PARENT = "_nsa_parent"
+# Parent links of the module being checked. They live in a dict, not on
+# the nodes: a child -> parent attribute would make every tree a reference
+# cycle that only the cyclic garbage collector can free, and collecting
+# millions of nodes that way costs more than the analysis itself.
+_parents: dict = {}
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_TYPES = FUNCTION_TYPES + (ast.ClassDef, ast.Module)
 
 
 def parent_of(node: ast.AST) -> ast.AST | None:
-    return getattr(node, PARENT, None)
+    return _parents.get(node)
+
+
+def set_parent(child: ast.AST, parent: ast.AST) -> None:
+    _parents[child] = parent
 
 
 def ancestors(node: ast.AST) -> Iterator[ast.AST]:
@@ -86,11 +94,18 @@ class ModuleFacts:
         self._memo: dict = {}
         self._statements: list[ast.AST] = []
         self._expanded = False
+        self.parents: dict = {tree: None}
+        self.activate()
         self._index_statements(tree)
+
+    def activate(self) -> None:
+        """Make :func:`parent_of` answer for this module's nodes."""
+        global _parents
+        _parents = self.parents
 
     def _index_statements(self, tree: ast.AST) -> None:
         by_type, statements = self._by_type, self._statements
-        setattr(tree, PARENT, None)
+        parents = self.parents
         stack = [tree]
         pop, push = stack.pop, stack.append
         node_class = ast.AST
@@ -107,7 +122,7 @@ class ModuleFacts:
                 if block.__class__ is list:
                     for child in block:
                         if isinstance(child, node_class):
-                            child._nsa_parent = node
+                            parents[child] = node
                             push(child)
 
     def expand(self) -> None:
@@ -115,7 +130,7 @@ class ModuleFacts:
         if self._expanded:
             return
         self._expanded = True
-        by_type = self._by_type
+        by_type, parents = self._by_type, self.parents
         stack: list[ast.AST] = []
         pop, push = stack.pop, stack.append
         cache, node_class = _CHILD_FIELDS, ast.AST
@@ -128,10 +143,10 @@ class ModuleFacts:
                 if value.__class__ is list:
                     for item in value:
                         if isinstance(item, node_class):
-                            item._nsa_parent = statement
+                            parents[item] = statement
                             push(item)
                 elif isinstance(value, node_class):
-                    value._nsa_parent = statement
+                    parents[value] = statement
                     push(value)
             while stack:
                 node = pop()
@@ -149,10 +164,10 @@ class ModuleFacts:
                     if value.__class__ is list:
                         for item in value:
                             if isinstance(item, node_class):
-                                item._nsa_parent = node
+                                parents[item] = node
                                 push(item)
                     elif isinstance(value, node_class):
-                        value._nsa_parent = node
+                        parents[value] = node
                         push(value)
 
     def nodes(self, node_type: type) -> list:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, child_fields
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, ancestors, child_fields, set_parent)
 from nova_secaudit.analysis.imports import dotted_name
 
 
@@ -43,10 +44,10 @@ def _walk(root: ast.AST, stop_at: tuple) -> Iterator[ast.AST]:
             if value.__class__ is list:
                 for item in value:
                     if isinstance(item, node_class):
-                        item._nsa_parent = node
+                        set_parent(item, node)
                         push(item)
             elif isinstance(value, node_class):
-                value._nsa_parent = node
+                set_parent(value, node)
                 push(value)
 
 

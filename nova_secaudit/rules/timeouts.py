@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from nova_secaudit.analysis import enclosing_function, parent_of
 from nova_secaudit.analysis.functions import (
@@ -132,6 +133,8 @@ class TimeoutWithoutCancel(Rule):
     message = ("{wait}() with a timeout never cancels the unfinished work "
                "(CWE-404); cancel it after the wait")
     fix = FixSafety.SAFE
+    # Every wait's name (or the import aliasing it) is in the text.
+    trigger = re.compile(r"wait|as_completed|result|exception|Timeout")
     bad = (
         Example(
             "import futurist.waiters\n\n\n"
@@ -350,6 +353,7 @@ class TimeoutHandlerSwallows(Rule):
     message = ("timeout handler only logs while the work it timed out on "
                "keeps running (CWE-404); cancel or kill it")
     fix = FixSafety.NONE
+    trigger = re.compile(r"(?i)timeout")
     bad = (
         Example(
             "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
@@ -483,6 +487,16 @@ class JoinTimeoutUnchecked(Rule):
     message = ("{receiver}.join() with a timeout is never followed by "
                "is_alive() (CWE-404); check for a stuck thread")
     fix = FixSafety.NONE
+    trigger = re.compile(r"\.join\(")
+    # Besides a join call, a flagged module names a timeout keyword or a
+    # thread-like receiver (by token) or constructor.
+    _thread_words = re.compile(
+        r"(?i)timeout|thread|process|proc\b|worker|\bgt\b|timer")
+
+    def applies(self, facts) -> bool:
+        return super().applies(facts) and (
+            facts.source is None or
+            self._thread_words.search(facts.source) is not None)
     bad = (
         Example(
             "import threading\n\n\n"
