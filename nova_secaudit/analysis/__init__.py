@@ -190,12 +190,14 @@ class ModuleFacts:
     def qualified_name(self, expr: ast.AST) -> str | None:
         return self.imports.resolve(expr)
 
-    def memo(self, compute):
-        """``compute(self)``, computed once per module and kept."""
+    def memo(self, compute, *args):
+        """``compute(self, *args)``, computed once per module and kept
+        (``args`` must be hashable: AST nodes are, by identity)."""
+        key = (compute, *args) if args else compute
         try:
-            return self._memo[compute]
+            return self._memo[key]
         except KeyError:
-            value = self._memo[compute] = compute(self)
+            value = self._memo[key] = compute(self, *args)
             return value
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:

@@ -257,6 +257,10 @@ def creates_work(call: ast.AST, facts) -> bool:
 
 def created_work(func: ast.AST, facts) -> set[str]:
     """Names in ``func`` that hold work started in ``func`` itself."""
+    return facts.memo(_created_work, func)
+
+
+def _created_work(facts, func: ast.AST) -> set[str]:
     names: set[str] = set()
     for node in walk_local(func):
         if isinstance(node, ast.Assign) and any(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.functions import (
@@ -157,8 +156,7 @@ class UnboundedExecutor(Rule):
             name.rpartition(".")[2] for name in self.factories}
         # A pool's class name appears in its call or in the import that
         # aliases it, so a module without any of the names has no finding.
-        self.trigger = re.compile("|".join(
-            re.escape(n) for n in sorted(self.callee_names)))
+        self.trigger = tuple(sorted(self.callee_names))
 
     def visit_Call(self, node: ast.Call, facts):
         # Cheap name test first: most calls are not executors at all.
@@ -202,7 +200,7 @@ class UnboundedBacklog(Rule):
                "(CWE-770); pass reject_when_reached(<M>)")
     fix = FixSafety.UNSAFE
     default_enabled = False
-    trigger = re.compile("Executor")
+    trigger = ("Executor",)
     bad = (
         Example("import futurist\n\n"
                 "executor = futurist.ThreadPoolExecutor(max_workers=4)\n",

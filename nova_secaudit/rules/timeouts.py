@@ -13,7 +13,7 @@ from nova_secaudit.analysis.logs import logging_method
 from nova_secaudit.analysis.names import last_name, name_tokens
 from nova_secaudit.analysis.pending import (
     PendingWork, Position, created_work, root_keys)
-from nova_secaudit.engine import Example, FixSafety, Rule
+from nova_secaudit.engine import Example, FixSafety, Rule, source_matches
 
 FAMILY = ("4", "timeouts", "Timeouts that never cancel")
 
@@ -134,7 +134,18 @@ class TimeoutWithoutCancel(Rule):
                "(CWE-404); cancel it after the wait")
     fix = FixSafety.SAFE
     # Every wait's name (or the import aliasing it) is in the text.
-    trigger = re.compile(r"wait|as_completed|result|exception|Timeout")
+    # Every wait's name (or the import aliasing it) is in the text, or a
+    # timeout keyword; a positional ``.result(t)`` counts only on work the
+    # function started itself.
+    trigger = ("wait", "as_completed", "imeout")
+    _started_work = ("submit", "spawn", "Thread", "Timer", "Process",
+                     "apply_async")
+
+    def applies(self, facts) -> bool:
+        source = facts.source
+        return super().applies(facts) or (
+            (".result(" in source or ".exception(" in source)
+            and any(word in source for word in self._started_work))
     bad = (
         Example(
             "import futurist.waiters\n\n\n"
@@ -353,7 +364,7 @@ class TimeoutHandlerSwallows(Rule):
     message = ("timeout handler only logs while the work it timed out on "
                "keeps running (CWE-404); cancel or kill it")
     fix = FixSafety.NONE
-    trigger = re.compile(r"(?i)timeout")
+    trigger = ("imeout",)
     bad = (
         Example(
             "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
@@ -487,16 +498,15 @@ class JoinTimeoutUnchecked(Rule):
     message = ("{receiver}.join() with a timeout is never followed by "
                "is_alive() (CWE-404); check for a stuck thread")
     fix = FixSafety.NONE
-    trigger = re.compile(r"\.join\(")
+    trigger = (".join(",)
     # Besides a join call, a flagged module names a timeout keyword or a
     # thread-like receiver (by token) or constructor.
     _thread_words = re.compile(
         r"(?i)timeout|thread|process|proc\b|worker|\bgt\b|timer")
 
     def applies(self, facts) -> bool:
-        return super().applies(facts) and (
-            facts.source is None or
-            self._thread_words.search(facts.source) is not None)
+        return super().applies(facts) and source_matches(
+            facts.source, self._thread_words)
     bad = (
         Example(
             "import threading\n\n\n"
