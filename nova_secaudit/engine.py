@@ -106,6 +106,16 @@ class Rule:
     def __init__(self, settings: Settings):
         self.settings = settings
 
+    def line_words(self, facts: ModuleFacts):
+        """Words one of which is on the lines of every statement holding a
+        node this rule must visit, or None (it needs every node).
+
+        Returning words lets the engine index only those statements'
+        expressions. Only for rules whose dispatched nodes always sit on a
+        line naming a trigger word (a call's own name or its import alias).
+        """
+        return None
+
     def applies(self, facts: ModuleFacts) -> bool:
         """Whether the rule can flag anything in this module (cheap test)."""
         return source_matches(facts.source, self.trigger)
@@ -205,15 +215,27 @@ def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
     found: set[Finding] = set()
     facts.activate()
     rules = [rule for rule in rules if rule.applies(facts)]
-    if any(not rule.statement_only for rule in rules):
-        facts.expand()
+    nodes = facts.nodes
+    words = set()
+    for rule in rules:
+        if rule.statement_only:
+            continue
+        needed = rule.line_words(facts)
+        if needed is None:
+            facts.expand()
+            break
+        words.update(needed)
+    else:
+        if words:
+            facts.expand_lines(words)
+        nodes = facts.line_nodes
     for rule in rules:
         mine: list[Finding] = []
         node = None
         try:
             for node_type in rule.node_types:
                 visit = getattr(rule, "visit_" + node_type.__name__)
-                for node in facts.nodes(node_type):
+                for node in nodes(node_type):
                     mine.extend(visit(node, facts))
         except Exception as exc:  # reported as one line, never raised
             message = internal_error(rule.code, exc, node)

@@ -9,6 +9,7 @@ first time a rule asks for it.
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import os
 from typing import Iterator
@@ -94,6 +95,8 @@ class ModuleFacts:
         self._memo: dict = {}
         self._statements: list[ast.AST] = []
         self._expanded = False
+        self._partly_expanded: set[ast.AST] = set()
+        self._line_nodes: dict[type, list[ast.AST]] = {}
         self.parents: dict = {tree: None}
         self.activate()
         self._index_statements(tree)
@@ -130,45 +133,127 @@ class ModuleFacts:
         if self._expanded:
             return
         self._expanded = True
-        by_type, parents = self._by_type, self.parents
+        for statement in self._statements:
+            if statement not in self._partly_expanded:
+                self._expand_statement(statement, self._by_type)
+        # Statements expanded for a line search were indexed elsewhere.
+        for node_type, bucket in self._line_nodes.items():
+            self._by_type.setdefault(node_type, []).extend(bucket)
+            self._sorted.discard(node_type)
+        self._line_nodes = self._by_type
+
+    def expand_lines(self, words) -> None:
+        """Index the expressions of the statements whose own lines contain
+        one of ``words`` (for rules whose every finding lies on such a
+        line); :meth:`line_nodes` then answers from them."""
+        if self._expanded or self.source is None:
+            return self.expand()
+        hits = sorted(self._lines_with(words))
+        if not hits:
+            return
+        for start, end, statement in self._spans():
+            if statement in self._partly_expanded:
+                continue
+            index = bisect.bisect_left(hits, start)
+            if index < len(hits) and hits[index] <= end:
+                self._partly_expanded.add(statement)
+                self._expand_statement(statement, self._line_nodes)
+
+    def line_nodes(self, node_type: type) -> list:
+        """Nodes of ``node_type`` indexed so far by :meth:`expand_lines`
+        (all of them once the module is fully expanded)."""
+        if issubclass(node_type, _BLOCK_NODE_TYPES) or self._expanded:
+            return self.nodes(node_type)
+        bucket = self._line_nodes.get(node_type, [])
+        bucket.sort(key=_position)
+        return bucket
+
+    def _lines_with(self, words) -> set[int]:
+        source, starts = self.source, self._line_starts()
+        lines = set()
+        for word in words:
+            at = source.find(word)
+            while at != -1:
+                lines.add(bisect.bisect_right(starts, at))
+                at = source.find(word, at + len(word))
+        return lines
+
+    def _line_starts(self) -> list[int]:
+        starts = self._memo.get("line starts")
+        if starts is None:
+            starts, at = [0], self.source.find("\n")
+            while at != -1:
+                starts.append(at + 1)
+                at = self.source.find("\n", at + 1)
+            self._memo["line starts"] = starts
+        return starts
+
+    def _spans(self) -> list[tuple[int, int, ast.AST]]:
+        """(first line, last line, statement) of each statement's own
+        expressions: a simple statement's lines, a compound one's header
+        (decorators included), never its body."""
+        spans = self._memo.get("spans")
+        if spans is not None:
+            return spans
+        spans = []
+        for statement in self._statements:
+            names = _EXPRESSION_FIELDS.get(type(statement)) or \
+                _expression_fields(type(statement))
+            if not names or not hasattr(statement, "lineno"):
+                continue
+            start = end = statement.lineno
+            for name in names:
+                value = getattr(statement, name, None)
+                for item in value if value.__class__ is list else (value,):
+                    line = getattr(item, "lineno", None)
+                    if line is not None:
+                        start = min(start, line)
+                        end = max(end, item.end_lineno)
+            if not isinstance(statement, _COMPOUND_TYPES):
+                end = max(end, statement.end_lineno)
+            spans.append((start, end, statement))
+        self._memo["spans"] = spans
+        return spans
+
+    def _expand_statement(self, statement: ast.AST, by_type: dict) -> None:
+        parents = self.parents
         stack: list[ast.AST] = []
         pop, push = stack.pop, stack.append
         cache, node_class = _CHILD_FIELDS, ast.AST
-        for statement in self._statements:
-            names = _EXPRESSION_FIELDS.get(type(statement))
+        names = _EXPRESSION_FIELDS.get(type(statement))
+        if names is None:
+            names = _expression_fields(type(statement))
+        for name in names:
+            value = getattr(statement, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_class):
+                        parents[item] = statement
+                        push(item)
+            elif isinstance(value, node_class):
+                parents[value] = statement
+                push(value)
+        while stack:
+            node = pop()
+            node_type = type(node)
+            bucket = by_type.get(node_type)
+            if bucket is None:
+                by_type[node_type] = [node]
+            else:
+                bucket.append(node)
+            names = cache.get(node_type)
             if names is None:
-                names = _expression_fields(type(statement))
+                names = child_fields(node_type)
             for name in names:
-                value = getattr(statement, name, None)
+                value = getattr(node, name, None)
                 if value.__class__ is list:
                     for item in value:
                         if isinstance(item, node_class):
-                            parents[item] = statement
+                            parents[item] = node
                             push(item)
                 elif isinstance(value, node_class):
-                    parents[value] = statement
+                    parents[value] = node
                     push(value)
-            while stack:
-                node = pop()
-                node_type = type(node)
-                bucket = by_type.get(node_type)
-                if bucket is None:
-                    by_type[node_type] = [node]
-                else:
-                    bucket.append(node)
-                names = cache.get(node_type)
-                if names is None:
-                    names = child_fields(node_type)
-                for name in names:
-                    value = getattr(node, name, None)
-                    if value.__class__ is list:
-                        for item in value:
-                            if isinstance(item, node_class):
-                                parents[item] = node
-                                push(item)
-                    elif isinstance(value, node_class):
-                        parents[value] = node
-                        push(value)
 
     def nodes(self, node_type: type) -> list:
         """All nodes of exactly ``node_type``, in source order."""
@@ -200,6 +285,15 @@ class ModuleFacts:
             value = self._memo[key] = compute(self, *args)
             return value
 
+    def call_words(self, names) -> set[str]:
+        """``names`` plus the local aliases imported for them: the words a
+        line calling one of ``names`` must contain."""
+        words = set(names)
+        for alias, target in self.imports.aliases.items():
+            if target.rpartition(".")[2] in names:
+                words.add(alias)
+        return words
+
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
         """Whether the module imports anything under one of ``prefixes``."""
         return any(target == p or target.startswith(p + ".")
@@ -221,6 +315,11 @@ _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
                      getattr(ast, "match_case", ast.stmt))
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
+_COMPOUND_TYPES = tuple(
+    getattr(ast, name) for name in (
+        "FunctionDef", "AsyncFunctionDef", "ClassDef", "If", "For",
+        "AsyncFor", "While", "With", "AsyncWith", "Try", "TryStar", "Match",
+        "ExceptHandler", "match_case") if hasattr(ast, name))
 
 
 def _expression_fields(node_type: type) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ REJECTING_EXECUTORS = frozenset({
     "futurist.DynamicThreadPoolExecutor",
 })
 POOL_CLASS_NAMES = frozenset(name.rpartition(".")[2] for name in POOLS)
+REJECTING_NAMES = frozenset(n.rpartition(".")[2] for n in REJECTING_EXECUTORS)
 
 
 def configured_factories(specs: tuple[str, ...]) -> dict:
@@ -158,6 +159,9 @@ class UnboundedExecutor(Rule):
         # aliases it, so a module without any of the names has no finding.
         self.trigger = tuple(sorted(self.callee_names))
 
+    def line_words(self, facts):
+        return facts.call_words(self.callee_names)
+
     def visit_Call(self, node: ast.Call, facts):
         # Cheap name test first: most calls are not executors at all.
         if _called_name(node) not in self.callee_names:
@@ -201,6 +205,9 @@ class UnboundedBacklog(Rule):
     fix = FixSafety.UNSAFE
     default_enabled = False
     trigger = ("Executor",)
+
+    def line_words(self, facts):
+        return facts.call_words(REJECTING_NAMES)
     bad = (
         Example("import futurist\n\n"
                 "executor = futurist.ThreadPoolExecutor(max_workers=4)\n",

@@ -141,6 +141,10 @@ class TimeoutWithoutCancel(Rule):
     _started_work = ("submit", "spawn", "Thread", "Timer", "Process",
                      "apply_async")
 
+    def line_words(self, facts):
+        return facts.call_words(
+            COLLECTION_WAIT_NAMES | TIMED_METHODS | {"Timeout"})
+
     def applies(self, facts) -> bool:
         source = facts.source
         return super().applies(facts) or (
@@ -365,6 +369,7 @@ class TimeoutHandlerSwallows(Rule):
                "keeps running (CWE-404); cancel or kill it")
     fix = FixSafety.NONE
     trigger = ("imeout",)
+    statement_only = True  # handlers and with-statements; walks the rest
     bad = (
         Example(
             "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
@@ -499,6 +504,9 @@ class JoinTimeoutUnchecked(Rule):
                "is_alive() (CWE-404); check for a stuck thread")
     fix = FixSafety.NONE
     trigger = (".join(",)
+
+    def line_words(self, facts):
+        return ("join",)
     # Besides a join call, a flagged module names a timeout keyword or a
     # thread-like receiver (by token) or constructor.
     _thread_words = re.compile(
