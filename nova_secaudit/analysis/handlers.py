@@ -31,12 +31,14 @@ RULES.md, NSA3xx. The questions the rules ask about one ``except`` clause:
 from __future__ import annotations
 
 import ast
+import bisect
 from typing import Iterator
 
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
 from nova_secaudit.analysis.flow import ValueFlow
-from nova_secaudit.analysis.functions import walk_local
+from nova_secaudit.analysis.functions import (
+    assigned_names, walk, walk_local)
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.masking import is_masked
 
@@ -265,40 +267,41 @@ def _may_follow(first: ast.stmt, later: ast.stmt,
 
 # --- raw exception text --------------------------------------------------
 
-def _sys_exc_names(func: ast.AST, facts) -> dict[str, int]:
-    """Names bound from ``sys.exc_info()``: name -> tuple index (0 type,
-    1 value, 2 traceback; -1 for the whole tuple)."""
-    memo = facts.memo(_exc_info_memo)
-    key = id(func)
-    if key in memo:
-        return memo[key]
-    names: dict[str, int] = {}
-    for node in walk_local(func):
-        if not isinstance(node, ast.Assign):
-            continue
-        value = node.value
-        index = -1
+def _sys_exc_names(func: ast.AST | None, facts) -> dict[str, int]:
+    """Names bound in ``func`` from ``sys.exc_info()``: name -> tuple index
+    (0 type, 1 value, 2 traceback; -1 for the whole tuple)."""
+    return facts.memo(_exc_info_bindings).get(id(func), {})
+
+
+def _exc_info_bindings(facts) -> dict[int, dict[str, int]]:
+    """id(function) -> its sys.exc_info() names, from the module's
+    assignment statements (no expression is indexed or walked)."""
+    found: dict[int, dict[str, int]] = {}
+    if facts.source is not None and "exc_info" not in facts.source:
+        return found
+    for assign in facts.nodes(ast.Assign):
+        value, index = assign.value, -1
         if isinstance(value, ast.Subscript) and \
                 isinstance(value.slice, ast.Constant) and \
                 isinstance(value.slice.value, int):
-            index, value = value.slice.value, value.value
+            value, index = value.value, value.slice.value
         if not (isinstance(value, ast.Call) and not value.args and
                 getattr(value.func, "attr", None) == "exc_info" and
                 facts.qualified_name(value.func) == "sys.exc_info"):
             continue
-        for target in node.targets:
+        names = found.setdefault(id(enclosing_function(assign)), {})
+        for target in assign.targets:
             if isinstance(target, ast.Name):
                 names[target.id] = index
             elif isinstance(target, (ast.Tuple, ast.List)) and index == -1:
                 for position, element in enumerate(target.elts):
                     if isinstance(element, ast.Name):
                         names[element.id] = position
-    memo[key] = names
-    return names
+    return found
 
 
-def _exc_info_memo(facts) -> dict:
-    return {}
+def has_exc_info_names(facts) -> bool:
+    return bool(facts.memo(_exc_info_bindings))
 
 
 def exc_info_type_name(name: ast.Name, facts) -> bool:
@@ -416,19 +419,82 @@ def holds_exception_object(expr: ast.AST, facts) -> bool:
         return False
     if caught_exception(expr, facts) is not None:
         return True
-    func = enclosing_function(expr) or expr
+    position = (expr.lineno, expr.col_offset)
+    func = enclosing_function(expr)
     latest = None
-    for node in walk_local(func):
-        if isinstance(node, ast.Assign) and \
-                (node.lineno, node.col_offset) < (expr.lineno,
-                                                  expr.col_offset) and \
-                any(isinstance(t, ast.Name) and t.id == expr.id
-                    for t in node.targets):
-            if latest is None or (node.lineno, node.col_offset) > \
-                    (latest.lineno, latest.col_offset):
-                latest = node
+    for assign in facts.memo(_assignments_in, func):
+        if (assign.lineno, assign.col_offset) >= position:
+            break
+        if any(isinstance(t, ast.Name) and t.id == expr.id
+               for t in assign.targets):
+            latest = assign
     return latest is not None and isinstance(latest.value, ast.Name) and \
-        caught_exception(latest.value, facts) is not None
+        caught_exception(set_parents(latest).value, facts) is not None
+
+
+def _assignments_in(facts, func) -> list[ast.Assign]:
+    """Assignment statements of ``func`` itself (not nested scopes), in
+    source order, found by position in the statement index."""
+    assigns = facts.nodes(ast.Assign)
+    if func is None:
+        return [a for a in assigns if enclosing_function(a) is None]
+    start = bisect.bisect_left(assigns, (func.lineno, func.col_offset),
+                               key=lambda a: (a.lineno, a.col_offset))
+    found = []
+    for assign in assigns[start:]:
+        if assign.lineno > func.end_lineno:
+            break
+        if enclosing_function(assign) is func:
+            found.append(assign)
+    return found
+
+
+_BINDING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
+                       ast.AsyncFor, ast.With, ast.AsyncWith)
+
+
+def may_carry(expr: ast.AST, owner: ast.AST, start: tuple[int, int],
+              facts) -> bool:
+    """Cheap superset test before building a flow: ``expr`` mentions a
+    name bound by a handler or a binding statement of ``owner`` at or after
+    ``start`` (the first leaky handler), or calls ``exc_info``/``format_*``.
+    A comprehension or walrus inside ``expr`` always counts."""
+    names = facts.memo(_names_bound_after, owner, start)
+    for node in walk(expr) if not isinstance(expr, ast.Name) else ():
+        if isinstance(node, ast.Name) and node.id in names:
+            return True
+        if isinstance(node, (ast.comprehension, ast.NamedExpr)):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in (
+                "exc_info", "format_exc", "format_exception",
+                "format_exception_only", "format_tb"):
+            return True
+    return isinstance(expr, ast.Name) and expr.id in names
+
+
+def _names_bound_after(facts, owner, start) -> frozenset[str]:
+    names = {h.name for h in handlers_by_function(facts).get(id(owner), ())
+             if h.name}
+    end = getattr(owner, "end_lineno", None)
+    for kind in _BINDING_STATEMENTS:
+        statements = facts.nodes(kind)
+        first = bisect.bisect_left(statements, start,
+                                   key=lambda n: (n.lineno, n.col_offset))
+        for stmt in statements[first:]:
+            if end is not None and stmt.lineno > end:
+                break
+            if (enclosing_function(stmt) or facts.tree) is not owner:
+                continue
+            if isinstance(stmt, (ast.With, ast.AsyncWith)):
+                targets = [i.optional_vars for i in stmt.items
+                           if i.optional_vars is not None]
+            elif isinstance(stmt, ast.Assign):
+                targets = stmt.targets
+            else:
+                targets = [stmt.target]
+            for target in targets:
+                names.update(assigned_names(target))
+    return frozenset(names)
 
 
 def _text_call_of_source(call: ast.Call, flow: ExceptionTextFlow) -> bool:
@@ -462,6 +528,14 @@ def _flow_memo(facts) -> dict:
 def handlers_by_function(facts) -> dict[int, list[ast.ExceptHandler]]:
     """id(function, or the module) -> the except clauses directly in it."""
     return facts.memo(_handlers_by_function)
+
+
+def set_parents(node: ast.AST) -> ast.AST:
+    """Index the expressions under statement ``node`` (parents set), so
+    the ancestor questions above can be asked of them."""
+    for _ in walk(node):
+        pass
+    return node
 
 
 def _handlers_by_function(facts):
@@ -552,7 +626,8 @@ def original_type_wrap(call: ast.AST, facts
         target = func.args[0]
     elif isinstance(func, ast.Attribute) and func.attr == "__class__":
         target = func.value
-    elif isinstance(func, ast.Name) and exc_info_type_name(func, facts):
+    elif isinstance(func, ast.Name) and has_exc_info_names(facts) and \
+            exc_info_type_name(func, facts):
         handler = next(enclosing_handlers(func), None)
         value_name = next((n for n, i in _sys_exc_names(
             enclosing_function(func), facts).items() if i == 1), "")

@@ -23,14 +23,15 @@ Fix data for the codemods (``Finding.fix_args``):
 from __future__ import annotations
 
 import ast
+import re
 
-from nova_secaudit.analysis import enclosing_function, parent_of
+from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
-    DRIVER_PREFIXES,
-    catch_kind, enclosing_handlers, exception_flow, handlers_by_function,
-    holds_exception_object,
-    is_own_text, original_type_wrap, raw_text_source, reraise_context,
-    reraises_after)
+    DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
+    handlers_by_function, has_exc_info_names, holds_exception_object,
+    is_own_text, may_carry, original_type_wrap, raw_text_source, reraises_after,
+    set_parents)
+from nova_secaudit.analysis.functions import walk, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.logs import LOG_LEVELS, logging_level, \
     logging_method
@@ -55,9 +56,44 @@ def _owner(node: ast.AST, facts) -> ast.AST:
     return enclosing_function(node) or facts.tree
 
 
-def _has_leaky_handler(owner: ast.AST, facts) -> bool:
-    return any(catch_kind(h, facts) is not None
-               for h in handlers_by_function(facts).get(id(owner), ()))
+def _after_leaky_handler(node: ast.AST, owner: ast.AST, facts) -> bool:
+    """Whether a broad or driver handler of ``owner`` starts at or before
+    ``node``: raw text flows forward only, so nothing earlier can carry."""
+    first = facts.memo(_first_leaky_handlers).get(id(owner))
+    return first is not None and first <= (node.lineno, node.col_offset)
+
+
+def _first_leaky_handlers(facts) -> dict[int, tuple[int, int]]:
+    """id(function or module) -> where its first broad/driver handler is."""
+    first: dict[int, tuple[int, int]] = {}
+    for owner, handlers in handlers_by_function(facts).items():
+        for handler in handlers:
+            if catch_kind(handler, facts) is not None:
+                position = (handler.lineno, handler.col_offset)
+                if owner not in first or position < first[owner]:
+                    first[owner] = position
+    return first
+
+
+def _owner_after_leaky_handler(node: ast.stmt, facts) -> ast.AST | None:
+    """``node``'s function when a leaky handler precedes it there."""
+    if not facts.memo(_first_leaky_handlers):
+        return None
+    owner = _owner(node, facts)
+    return owner if _after_leaky_handler(node, owner, facts) else None
+
+
+def _flow_for(node: ast.stmt, exprs, facts):
+    """The leaky-exception flow of ``node``'s function when a broad or
+    driver handler precedes ``node`` and one of ``exprs`` may carry its
+    text (cheap test first), else None."""
+    owner = _owner_after_leaky_handler(node, facts)
+    if owner is None:
+        return None
+    start = facts.memo(_first_leaky_handlers)[id(owner)]
+    if not any(may_carry(e, owner, start, facts) for e in exprs):
+        return None
+    return exception_flow(owner, facts, "leaky")
 
 
 def _shown_to_users(exception_class: ast.AST, facts) -> bool:
@@ -76,6 +112,15 @@ def _shown_to_users(exception_class: ast.AST, facts) -> bool:
     own = facts.imports.module_name.partition(".")[0]
     return bool(own) and parts[0] == own or \
         bool({"exception", "exceptions"} & set(parts[:-1]))
+
+
+def _may_rebuild(func: ast.AST, facts) -> bool:
+    """Cheap shape test before :func:`original_type_wrap`."""
+    if isinstance(func, ast.Call):
+        return getattr(func.func, "id", None) == "type"
+    if isinstance(func, ast.Attribute):
+        return func.attr == "__class__"
+    return isinstance(func, ast.Name) and has_exc_info_names(facts)
 
 
 def _position(expr: ast.AST) -> str:
@@ -105,6 +150,8 @@ class ReraiseWrappedInOriginalType(Rule):
     """
 
     code = "NSA301"
+    statement_only = True
+    trigger = re.compile("except|exc_info")
     symbol = "reraise-wrapped-in-original-type"
     cwe = (209, 532)
     message = ("{how} rebuilds the caught exception from its text (CWE-209);"
@@ -191,10 +238,10 @@ class ReraiseWrappedInOriginalType(Rule):
 
     def visit_Raise(self, node: ast.Raise, facts):
         exc = node.exc
-        if not isinstance(exc, ast.Call) or not isinstance(
-                exc.func, (ast.Call, ast.Attribute, ast.Name)):
+        if not isinstance(exc, ast.Call) or not _may_rebuild(exc.func,
+                                                             facts):
             return
-        wrap = original_type_wrap(exc, facts)
+        wrap = original_type_wrap(set_parents(node).exc, facts)
         if wrap is None:
             return
         handler, name = wrap
@@ -202,17 +249,21 @@ class ReraiseWrappedInOriginalType(Rule):
                            fix_data=self._fix_data(exc, handler, name,
                                                    facts))
 
-    def visit_Call(self, node: ast.Call, facts):
-        func = node.func
-        if getattr(func, "attr", getattr(func, "id", None)) != "reraise" or \
-                len(node.args) < 2 or \
-                facts.qualified_name(func) != SIX_RERAISE:
+    def visit_Expr(self, node: ast.Expr, facts):
+        call = node.value
+        if not isinstance(call, ast.Call) or len(call.args) < 2:
             return
-        kind, value = node.args[0], node.args[1]
+        func = call.func
+        if getattr(func, "attr", None) != "reraise" and \
+                getattr(func, "id", None) != "reraise":
+            return
+        kind, value = call.args[0], call.args[1]
+        if facts.qualified_name(func) != SIX_RERAISE or \
+                not _may_rebuild(kind, facts):
+            return
+        set_parents(node)
         wrap = original_type_wrap(ast.Call(func=kind, args=[], keywords=[]),
-                                  facts) if isinstance(kind, (
-                                      ast.Call, ast.Attribute, ast.Name)) \
-            else None
+                                  facts)
         if wrap is None:
             return
         handler, name = wrap
@@ -222,7 +273,7 @@ class ReraiseWrappedInOriginalType(Rule):
                 value.value, facts) is not False:
             return  # sys.exc_info()[1]
         fix_data = {"name": name} if name else {}
-        yield self.finding(node, facts, how="six.reraise(type(e), ...)",
+        yield self.finding(call, facts, how="six.reraise(type(e), ...)",
                            fix_data=fix_data)
 
     @staticmethod
@@ -280,6 +331,8 @@ class RawExceptionLoggedThenReraised(Rule):
     """
 
     code = "NSA302"
+    statement_only = True
+    trigger = re.compile("except")
     symbol = "raw-exception-logged-then-reraised"
     cwe = (532, 209)
     message = ("{what} logged at {level} and re-raised (CWE-532); mask it "
@@ -431,34 +484,39 @@ class RawExceptionLoggedThenReraised(Rule):
             name="specific-project-exception"),
     )
 
-    def visit_Call(self, node: ast.Call, facts):
-        func = node.func
-        if not isinstance(func, ast.Attribute) or func.attr not in LOG_LEVELS:
+    def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
+        owner = _owner_after_leaky_handler(node, facts)
+        if owner is None:
             return
-        handler = next(enclosing_handlers(node), None)
-        if handler is None:
-            return
+        for call in walk_local(node):
+            if isinstance(call, ast.Call) and \
+                    isinstance(call.func, ast.Attribute) and \
+                    call.func.attr in LOG_LEVELS and \
+                    next(enclosing_handlers(call), None) is node:
+                yield from self._check(call, node, owner, facts)
+
+    def _check(self, node: ast.Call, handler, owner, facts):
         method = logging_method(node, facts)
         if method is None:
             return
         level = logging_level(node, method)
-        if level is None or level < INFO:
+        if level is None or level < INFO or \
+                not reraises_after(node, handler, facts):
             return
         exc_info = catch_kind(handler, facts) == "driver" and (
             method == "exception" or any(
                 kw.arg == "exc_info" and not (
                     isinstance(kw.value, ast.Constant) and not kw.value.value)
                 for kw in node.keywords))
-        flow = exception_flow(_owner(node, facts), facts, "leaky")
+        arguments = node.args[1:] if method == "log" else node.args
+        texts = list(arguments) + [kw.value for kw in node.keywords
+                                   if kw.arg not in NON_TEXT_KEYWORDS and
+                                   kw.arg is not None]
+        start = facts.memo(_first_leaky_handlers)[id(owner)]
         raw = []
-        for arg in node.args[1:] if method == "log" else node.args:
-            raw.extend(flow.raw_parts(arg, node))
-        for kw in node.keywords:
-            if kw.arg not in NON_TEXT_KEYWORDS and kw.arg is not None:
-                raw.extend(flow.raw_parts(kw.value, node))
+        if any(may_carry(t, owner, start, facts) for t in texts):
+            raw = self._raw_parts(texts, node, owner, facts)
         if not raw and not exc_info:
-            return
-        if not reraises_after(node, handler, facts):
             return
         fix_data = {}
         if raw:
@@ -475,6 +533,13 @@ class RawExceptionLoggedThenReraised(Rule):
             what = "raw exception text"
         yield self.finding(node, facts, what=what, level=method,
                            fix_data=fix_data)
+
+
+    @staticmethod
+    def _raw_parts(texts, call, owner, facts) -> list[ast.AST]:
+        flow = exception_flow(owner, facts, "leaky")
+        return [part for text in texts
+                for part in flow.raw_parts(text, call)]
 
 
 class ExceptionDetailToCaller(Rule):
@@ -499,6 +564,8 @@ class ExceptionDetailToCaller(Rule):
     """
 
     code = "NSA303"
+    statement_only = True
+    trigger = re.compile("except")
     symbol = "exception-detail-to-caller"
     cwe = (209,)
     message = ("text of a broadly caught exception reaches the caller via "
@@ -590,66 +657,90 @@ class ExceptionDetailToCaller(Rule):
         exc = node.exc
         if not isinstance(exc, ast.Call):
             return
-        owner = _owner(node, facts)
-        if not _has_leaky_handler(owner, facts) or \
-                original_type_wrap(exc, facts) is not None or \
-                not _shown_to_users(exc.func, facts):
+        flow = _flow_for(node, [exc], facts)
+        if flow is None or original_type_wrap(exc, facts) is not None:
             return
-        flow = exception_flow(owner, facts, "leaky")
-        values = list(exc.args) + [kw.value for kw in exc.keywords]
-        if any(flow.carries(v, node) for v in values):
-            yield self.finding(node, facts, sink="a raised exception")
-
-    def visit_Call(self, node: ast.Call, facts):
-        func = node.func
-        name = getattr(func, "attr", getattr(func, "id", ""))
-        if not name.startswith("HTTP") or isinstance(parent_of(node),
-                                                     ast.Raise):
-            return
-        owner = _owner(node, facts)
-        if not _has_leaky_handler(owner, facts):
-            return
-        qualified = facts.qualified_name(func)
-        if qualified is None or not qualified.startswith(WEBOB_HTTP):
-            return
-        flow = exception_flow(owner, facts, "leaky")
-        values = node.args[:1] + [kw.value for kw in node.keywords
-                                  if kw.arg in HTTP_TEXT_KEYWORDS]
-        if any(flow.carries(v, node) for v in values):
-            yield self.finding(node, facts, sink="an HTTP explanation")
+        if _shown_to_users(exc.func, facts):
+            values = list(exc.args) + [kw.value for kw in exc.keywords]
+            if any(flow.carries(v, node) for v in values):
+                yield self.finding(node, facts, sink=self._sink(exc, facts))
+                return
+        yield from self._http_sinks(exc, node, flow, facts)
 
     def visit_Return(self, node: ast.Return, facts):
         value = node.value
         if value is None or isinstance(value, ast.Constant):
             return
-        owner = _owner(node, facts)
-        if not _has_leaky_handler(owner, facts):
-            return
-        if holds_exception_object(value, facts):
+        flow = _flow_for(node, [value], facts)
+        if flow is None or holds_exception_object(value, facts):
             return  # the exception object itself, not its text
-        if isinstance(value, ast.Call) and getattr(
-                value.func, "attr", getattr(value.func, "id", "")
-        ).startswith("HTTP"):
-            return  # reported by visit_Call
-        flow = exception_flow(owner, facts, "leaky")
-        if flow.carries(value, node):
+        found = list(self._http_sinks(value, node, flow, facts))
+        if found:
+            yield from found
+        elif flow.carries(value, node):
             yield self.finding(node, facts, sink="a returned value")
 
-    def visit_Assign(self, node: ast.Assign, facts):
+    def visit_Module(self, node: ast.Module, facts):
+        # One loop over the assignments instead of a dispatch per statement:
+        # only ``x = HTTP...(...)`` and ``resp.body = ...`` can be sinks.
+        if not facts.memo(_first_leaky_handlers):
+            return
+        call_class, attribute_class = ast.Call, ast.Attribute
+        for assign in facts.nodes(ast.Assign):
+            value = assign.value
+            if value.__class__ is call_class:
+                func = value.func
+                name = func.attr if func.__class__ is attribute_class else \
+                    getattr(func, "id", "")
+                if name.startswith("HTTP"):
+                    yield from self._check_assign(assign, facts)
+                    continue
+            target = assign.targets[-1]
+            if target.__class__ is attribute_class and \
+                    target.attr in RESPONSE_BODY_ATTRIBUTES:
+                yield from self._check_assign(assign, facts)
+
+    def _check_assign(self, node: ast.Assign, facts):
+        value = node.value
+        flow = _flow_for(node, [value], facts)
+        if flow is None:
+            return
+        found = list(self._http_sinks(value, node, flow, facts))
+        if found:
+            yield from found
+            return
         for target in node.targets:
             if isinstance(target, ast.Attribute) and \
                     target.attr in RESPONSE_BODY_ATTRIBUTES:
                 receiver = dotted_name(target.value)
                 if receiver and set(name_tokens(
-                        receiver.rpartition(".")[2])) & RESPONSE_TOKENS:
-                    break
-        else:
-            return
-        owner = _owner(node, facts)
-        if not _has_leaky_handler(owner, facts):
-            return
-        if exception_flow(owner, facts, "leaky").carries(node.value, node):
-            yield self.finding(node, facts, sink="a response body")
+                        receiver.rpartition(".")[2])) & RESPONSE_TOKENS and \
+                        flow.carries(value, node):
+                    yield self.finding(node, facts, sink="a response body")
+                    return
+
+    @staticmethod
+    def _sink(exc: ast.Call, facts) -> str:
+        qualified = facts.qualified_name(exc.func) or ""
+        return "an HTTP explanation" if qualified.startswith(WEBOB_HTTP) \
+            else "a raised exception"
+
+    def _http_sinks(self, expr: ast.AST, at: ast.stmt, flow, facts):
+        """webob HTTP errors built anywhere in ``expr`` with raw text."""
+        for call in [expr, *walk(expr)]:
+            if not isinstance(call, ast.Call):
+                continue
+            name = getattr(call.func, "attr", None) or getattr(
+                call.func, "id", "")
+            if not name.startswith("HTTP") or not (
+                    facts.qualified_name(call.func) or "").startswith(
+                        WEBOB_HTTP):
+                continue
+            values = call.args[:1] + [kw.value for kw in call.keywords
+                                      if kw.arg in HTTP_TEXT_KEYWORDS]
+            if any(flow.carries(v, at) for v in values):
+                yield self.finding(call, facts, sink="an HTTP explanation")
+                return
 
 
 RULES = (ReraiseWrappedInOriginalType, RawExceptionLoggedThenReraised,
