@@ -6,6 +6,23 @@ fix is parsed by libcst. A transformed file is kept only when it parses and
 compiles again; it is written atomically (a temporary file in the same
 folder, then ``os.replace``) with its encoding, byte-order mark, line
 endings, trailing-newline state and permissions as they were.
+
+Write policy (see tests/test_codemod_safety.py):
+
+* Atomic: a fix run killed at any moment leaves every file either as it
+  was or fully fixed, never partial; at worst a hidden ``.NAME.*.nsa-tmp``
+  file is left beside it, which no later run reads.
+* Permission bits, owner and group (where allowed) are kept; the file's
+  mtime becomes the time of the fix (it is a new file), so build tools see
+  the change. Hard links to the old file keep the old content; extended
+  attributes and ACLs are not copied.
+* A symbolic link is kept and its target is fixed.
+* A read-only file (no write bit, or not writable by us) is reported as
+  ``cannot write: read-only file`` and left alone.
+* Concurrent runs on one tree never interleave bytes (each writes its own
+  temporary file); a file that changed after it was read is not
+  overwritten but reported, so an editor's or another run's change is not
+  lost.
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ import ast
 import codecs
 import concurrent.futures
 import difflib
+import errno
 import io
 import os
 import stat
@@ -83,7 +101,8 @@ def _encoding(data: bytes) -> tuple[str, bool]:
 
 
 def transform_text(text: str, path: str, settings: Settings,
-                   options: FixOptions, result: FileFix) -> str:
+                   options: FixOptions, result: FileFix,
+                   present: Iterable[str] | None = None) -> str:
     """``text`` with every enabled codemod applied (libcst parses here)."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
@@ -92,8 +111,9 @@ def transform_text(text: str, path: str, settings: Settings,
 
     module = cst.parse_module(text)
     result.parsed_by_libcst = True
+    present = set(options.codes if present is None else present)
     for command in ORDER:
-        codes = [c for c in command.CODES if c in options.codes]
+        codes = [c for c in command.CODES if c in present]
         if not codes:
             continue
         context = CodemodContext(filename=path)
@@ -141,7 +161,8 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
     if not fixable:
         return result
     try:
-        new_text = transform_text(text, path, settings, options, result)
+        new_text = transform_text(text, path, settings, options, result,
+                                  {f.code for f in fixable})
     except Exception as exc:  # libcst parse errors and codemod bugs alike
         result.error = (f"not fixed: {type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}")
@@ -169,18 +190,36 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
             fromfile=path, tofile=path))
     if options.write:
         try:
-            write_atomically(path, new_data)
+            write_atomically(path, new_data, expected=data)
         except OSError as exc:
             result.error = f"cannot write: {exc.strerror or exc}"
             result.changed = False
+            result.fixes.clear()
     return result
 
 
-def write_atomically(path: str, data: bytes) -> None:
+def is_read_only(path: str, info: os.stat_result | None = None) -> bool:
+    """Whether nobody may write ``path`` (all write bits clear) or we may
+    not. Root may write anything, so the bits are the user's intent."""
+    info = info or os.stat(path)
+    return not stat.S_IMODE(info.st_mode) & 0o222 or \
+        not os.access(path, os.W_OK)
+
+
+def write_atomically(path: str, data: bytes,
+                     expected: bytes | None = None) -> None:
     """Replace ``path`` by ``data`` via a temporary file and a rename,
-    keeping the file's permission bits (and owner where allowed)."""
+    keeping the file's permission bits (and owner where allowed).
+
+    A symbolic link is kept: its target is replaced. A read-only file is
+    refused (PermissionError), and so is a file whose content is no longer
+    ``expected`` (another run or an editor changed it since we read it).
+    """
+    path = os.path.realpath(path)
     info = os.stat(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    if is_read_only(path, info):
+        raise PermissionError(errno.EACCES, "read-only file; left as it was")
+    folder = os.path.dirname(path)
     handle, temp = tempfile.mkstemp(
         prefix="." + os.path.basename(path) + ".", suffix=".nsa-tmp",
         dir=folder)
@@ -195,6 +234,11 @@ def write_atomically(path: str, data: bytes) -> None:
                 os.chown(temp, info.st_uid, info.st_gid)
             except OSError:
                 pass  # not ours to give away; the mode bits still hold
+        if expected is not None:
+            with open(path, "rb") as stream:
+                if stream.read(len(expected) + 1) != expected:
+                    raise OSError(errno.EBUSY, "changed while being fixed; "
+                                  "left as it was")
         os.replace(temp, path)
     except BaseException:
         try:

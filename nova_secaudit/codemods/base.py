@@ -17,12 +17,13 @@ import argparse
 import ast
 import re
 from collections import Counter
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import ClassVar, Iterable
 
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from nova_secaudit.codemods.layout import relayout_call
 from nova_secaudit.engine import Finding, check
@@ -137,6 +138,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         self.fixed: Counter = Counter()
         self.skipped: list[tuple[Finding, str]] = []
         self._handled: set[Target] = set()
+        self._statements: list[int] = []
 
     # -- findings --------------------------------------------------------
     def engine_findings(self, text: str) -> list[Finding]:
@@ -173,7 +175,9 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             return "the rule gave no " + ", ".join(missing)
         return None
 
-    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        # Findings first: a module with nothing to fix is skipped before
+        # libcst computes any metadata for it.
         findings = self.engine_findings(tree.code)
         usable = []
         for found in findings:
@@ -186,6 +190,22 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             raise SkipFile("no finding of " + ", ".join(self.codes) +
                            " to fix")
         self.targets = Targets(usable, tree.code)
+        return super().transform_module(tree)
+
+    @contextmanager
+    def _handle_metadata_reference(self, module: cst.Module):
+        # As libcst's, without deep-copying the module first: codemods
+        # never mutate nodes, and the copy doubled the cost on big files.
+        old = self.context.wrapper
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                yield wrapper.module
+            finally:
+                self.context = replace(self.context, wrapper=old)
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         self.prepare(tree)
         result = tree.visit(self)
         for target in self.targets.all:
@@ -254,7 +274,26 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         width = max(len(self.original_line(n))
                     for n in range(start[0], end[0] + 1))
         return relayout_call(updated, first[:start[1]], last[end[1]:],
-                             self.indent_of_line(start[0]), width)
+                             self.indent_of_line(start[0]), width,
+                             stmt_indent=self.statement_indent())
+
+    def statement_indent(self) -> str:
+        """Indentation of the statement being visited (original text)."""
+        return self.indent_of_line(self._statements[-1]) \
+            if self._statements else ""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine,
+                             cst.BaseCompoundStatement)):
+            self._statements.append(self.start_of(node)[0])
+        return super().on_visit(node)
+
+    def on_leave(self, original_node, updated_node):
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, (cst.SimpleStatementLine,
+                                      cst.BaseCompoundStatement)):
+            self._statements.pop()
+        return result
 
     def project(self) -> str:
         """The top-level package of the file being fixed (default nova)."""

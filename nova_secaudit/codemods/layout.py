@@ -80,9 +80,25 @@ def _fill(items: list[str], first_col: int, indent: str, tail: int,
     return out
 
 
+class _Relative(cst.CSTTransformer):
+    """Continuation lines relative to the statement's indentation, so they
+    move with it when a later edit (a ``with`` block) indents it."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def leave_ParenthesizedWhitespace(self, original, updated):
+        text = updated.last_line.value
+        if text.startswith(self.base):
+            return updated.with_changes(
+                indent=True,
+                last_line=cst.SimpleWhitespace(text[len(self.base):]))
+        return updated.with_changes(indent=False)
+
+
 def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
-                  original_width: int = 0,
-                  limit: int = MAX_LINE) -> cst.Call:
+                  original_width: int = 0, limit: int = MAX_LINE,
+                  stmt_indent: str | None = None) -> cst.Call:
     """``call`` re-filled so that ``prefix + call + suffix`` fits.
 
     ``prefix`` is the text before the call on its first line, ``suffix``
@@ -106,15 +122,24 @@ def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
     hanging = indent + "    "
     candidates.append(func_text + "(\n" + hanging + _fill(
         items, len(hanging), hanging, tail, limit) + ")")
-    for candidate in candidates:
-        if fits(prefix, candidate, suffix, limit, 0):
-            break
-    else:
-        candidate = candidates[-1]
+    candidate = _best(candidates, prefix, suffix, limit, original_width)
     try:
         new = cst.parse_expression(candidate)
     except cst.ParserSyntaxError:
         return call
     if not isinstance(new, cst.Call):
         return call
+    new = new.visit(_Relative(indent if stmt_indent is None
+                              else stmt_indent))
     return new.with_changes(lpar=call.lpar, rpar=call.rpar)
+
+
+def _best(candidates, prefix, suffix, limit, allowed) -> str:
+    """The first layout within the limit, else the first no wider than
+    the original, else the narrowest."""
+    for bound in (0, allowed):
+        for candidate in candidates:
+            if fits(prefix, candidate, suffix, limit, bound):
+                return candidate
+    return min(candidates, key=lambda c: max(
+        len(line) for line in (prefix + c + suffix).split("\n")))

@@ -1,0 +1,203 @@
+"""NSA302 / NSA502: mask exception text and secrets before they are logged.
+
+``strutils.mask_password`` (the default masker) masks ``password=...``
+pairs but returns ``rabbit://nova:s3cr3t@mq1/`` unchanged, so:
+
+- NSA502 on a URL-valued secret (``transport_url``, ``*_connection``,
+  ``*_url``; the rule's fix data ``url``): the value goes through the
+  URL-credential masker;
+- NSA502 on any other secret: the configured masker;
+- NSA302 (raw exception text logged in a handler that re-raises): the text
+  of a driver error may carry a DB or MQ URL, so it goes through both,
+  ``strutils.mask_password(_mask_url_credentials(e))``. Log calls that only
+  pass ``exc_info``/``.exception()`` get no edit (a hint: log the traceback
+  once, where the exception is handled).
+
+The URL-credential masker is ``url_masker`` from the configuration
+(``pkg.module.function``; Nova has ``nova.cmd.manage.mask_passwd_in_url``
+for bare URLs) or, by default, a private helper added once per module. It
+uses ``re`` rather than ``urllib.parse`` because exception text holds a URL
+inside prose, which ``urlsplit`` cannot take apart.
+
+Run under libcst's runner::
+
+    python -m libcst.tool codemod -x \\
+        nova_secaudit.codemods.secrets.MaskSecrets PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import libcst as cst
+
+from nova_secaudit.codemods.base import FindingCodemod, Targets, \
+    add_common_args
+from nova_secaudit.codemods.imports import ImportIndex, add_import, \
+    imports_end, insert_after
+
+URL_HELPER = "_mask_url_credentials"
+URL_HELPER_CODE = '''\
+def _mask_url_credentials(value):
+    """Text of ``value`` with the password of every URL in it masked."""
+    return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
+'''
+
+
+def _raw_parts(text: str) -> list[tuple[int, int, int, int]]:
+    parts = []
+    for part in filter(None, text.split(";")):
+        line, col, end_line, end_col = map(int, part.split(":"))
+        parts.append((line, col, end_line, end_col))
+    return parts
+
+
+class MaskSecrets(FindingCodemod):
+    """NSA302/NSA502: wrap raw exception text and secrets in maskers."""
+
+    DESCRIPTION = "NSA302/NSA502: mask exception text and secrets in logs"
+    CODES = ("NSA302", "NSA502")
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        add_common_args(arg_parser)
+        arg_parser.add_argument(
+            "--masker", default=None,
+            help="masker function, pkg.module.function (default "
+                 "oslo_utils.strutils.mask_password)")
+        arg_parser.add_argument(
+            "--url-masker", default=None,
+            help="URL-credential masker, pkg.module.function (default: a "
+                 "private helper added once per module)")
+
+    def fixable(self, found):
+        if found.code == "NSA302" and "raw_args" not in found.fix_args and \
+                "arg_line" not in found.fix_args:
+            return ("only the traceback is logged (.exception()/exc_info):"
+                    " log it once where the exception is handled")
+        return super().fixable(found)
+
+    def prepare(self, tree: cst.Module) -> None:
+        self.imports = ImportIndex(tree, self.project())
+        self.module_names = {stmt.name.value for stmt in tree.body
+                             if isinstance(stmt, (cst.FunctionDef,
+                                                  cst.ClassDef))}
+        self.needed_imports: list[str] = []
+        self.needs_helper = False
+        # Expression positions (character based) -> (target, kind).
+        self.wanted: dict[tuple, tuple] = {}
+        lines = self.targets.lines
+        for target in self.targets.all:
+            if target.code == "NSA502":
+                kind = "url" if target.args.get("url") else "secret"
+                self.wanted[(target.start, target.end)] = (target, kind)
+                continue
+            raw = target.args.get("raw_args") or ":".join(
+                target.args[k] for k in ("arg_line", "arg_col",
+                                         "arg_end_line", "arg_end_col"))
+            for line, col, end_line, end_col in _raw_parts(raw):
+                convert = Targets.__new__(Targets)
+                convert.lines = lines
+                start = convert._char_pos(line, col)
+                end = convert._char_pos(end_line, end_col)
+                self.wanted[(start, end)] = (target, "exception")
+        self._parts_left = {}
+        for target, _ in self.wanted.values():
+            self._parts_left[target] = self._parts_left.get(target, 0) + 1
+        self._grown: list[tuple[int, int]] = []
+
+    # -- the maskers' names, importing them when needed -------------------
+    def _callable(self, qualified: str) -> str:
+        if "." not in qualified:
+            return qualified
+        module, _, func = qualified.rpartition(".")
+        from nova_secaudit.analysis import module_location
+
+        if module == module_location(self.context.filename or "")[0]:
+            return func
+        local = self.imports.local_name(qualified)
+        if local:
+            return local
+        parent, _, leaf = module.rpartition(".")
+        line = f"from {parent} import {leaf}" if parent else \
+            f"import {module}"
+        if line not in self.needed_imports:
+            self.needed_imports.append(line)
+        return f"{leaf}.{func}" if parent else qualified
+
+    def masker(self) -> str:
+        return self._callable(self.settings.masker)
+
+    def url_masker(self) -> str:
+        if self.settings.url_masker:
+            return self._callable(self.settings.url_masker)
+        if URL_HELPER not in self.module_names:
+            self.needs_helper = True
+        return URL_HELPER
+
+    # -- wrapping ----------------------------------------------------------
+    def on_leave(self, original, updated):
+        result = super().on_leave(original, updated)
+        if not isinstance(original, cst.BaseExpression) or not self.wanted:
+            return result
+        key = (self.start_of(original), self.end_of(original))
+        found = self.wanted.pop(key, None)
+        if found is None:
+            return result
+        target, kind = found
+        if kind == "url":
+            text = f"{self.url_masker()}(__value__)"
+        elif kind == "secret":
+            text = f"{self.masker()}(__value__)"
+        else:
+            text = f"{self.masker()}({self.url_masker()}(__value__))"
+        wrapped = cst.parse_expression(text)
+        wrapped = _replace_placeholder(wrapped, _bare(result))
+        self._grown.append(self.start_of(original))
+        self._parts_left[target] -= 1
+        if not self._parts_left[target]:
+            self.applied(target)
+        return wrapped
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call):
+        if not self._grown:
+            return updated
+        start, end = self.start_of(original), self.end_of(original)
+        inside = [p for p in self._grown if start < p < end]
+        if not inside:
+            return updated
+        self._grown = [p for p in self._grown if p not in inside]
+        return self.relayout(original, updated)
+
+    def finish(self, tree: cst.Module) -> cst.Module:
+        for target, _ in self.wanted.values():
+            self.skip(target, "no expression at the reported position")
+        if self.needs_helper:
+            helper = cst.parse_statement(URL_HELPER_CODE)
+            tree = insert_after(tree, imports_end(tree), [helper], 2)
+            if ImportIndex(tree).local_name("re") is None:
+                self.needed_imports.append("import re")
+        for line in self.needed_imports:
+            tree = add_import(tree, line, self.project())
+        return tree
+
+
+def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``expr`` without its own outer parentheses when it is an argument
+    of the masker anyway (``mask((a))`` reads worse than ``mask(a)``)."""
+    if getattr(expr, "lpar", None) and len(expr.lpar) == 1 and \
+            not isinstance(expr, (cst.Tuple, cst.GeneratorExp)):
+        return expr.with_changes(lpar=(), rpar=())
+    return expr
+
+
+class _Placeholder(cst.CSTTransformer):
+    def __init__(self, value):
+        self.value = value
+
+    def leave_Name(self, original, updated):
+        return self.value if updated.value == "__value__" else updated
+
+
+def _replace_placeholder(expr, value):
+    return expr.visit(_Placeholder(value))
