@@ -6,7 +6,7 @@ from __future__ import annotations
 from nova_secaudit.rules import (
     exceptions, executors, secrets, state, timeouts)
 
-FAMILIES = (executors, state, timeouts, exceptions, secrets)
+FAMILIES = (executors, state, exceptions, timeouts, secrets)
 ALL_RULES = tuple(rule for family in FAMILIES for rule in family.RULES)
 RULES_BY_CODE = {rule.code: rule for rule in ALL_RULES}
 
