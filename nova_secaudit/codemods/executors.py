@@ -113,7 +113,7 @@ class AddBacklogBound(FindingCodemod):
 
     def prepare(self, tree: cst.Module) -> None:
         index = ImportIndex(tree, self.project())
-        self.rejection = index.local_name("futurist.rejection")
+        self.rejection = index.local_name("futurist.rejection", module=True)
         self.needs_import = self.rejection is None
         self.rejection = self.rejection or "futurist.rejection"
 

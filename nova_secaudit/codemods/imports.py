@@ -89,10 +89,14 @@ class ImportIndex:
         self.imports = [node for node in map(_import_of, module.body)
                         if node is not None]
 
-    def local_name(self, qualified: str) -> str | None:
+    def local_name(self, qualified: str, module: bool = False) -> str | None:
         """The expression text that reaches ``qualified`` (``pkg.mod.obj``
-        or ``pkg.mod`` for a module), from an existing import, or None."""
+        or, with ``module``, the module ``pkg.mod``) through an existing
+        import, or None. A module is reached only by importing it: ``import
+        futurist`` does not load ``futurist.rejection``."""
         parent, _, leaf = qualified.rpartition(".")
+        if module:
+            parent = ""
         for node in self.imports:
             if isinstance(node, cst.Import):
                 for alias in node.names:

@@ -175,7 +175,7 @@ class MaskSecrets(FindingCodemod):
         if self.needs_helper:
             helper = cst.parse_statement(URL_HELPER_CODE)
             tree = insert_after(tree, imports_end(tree), [helper], 2)
-            if ImportIndex(tree).local_name("re") is None:
+            if ImportIndex(tree).local_name("re", module=True) is None:
                 self.needed_imports.append("import re")
         for line in self.needed_imports:
             tree = add_import(tree, line, self.project())

@@ -261,7 +261,7 @@ class GuardWithLock(FindingCodemod):
                      if lock not in self.top_names}
         if not new_locks:
             return tree
-        threading = self.imports.local_name("threading")
+        threading = self.imports.local_name("threading", module=True)
         if threading is None:
             threading = "threading"
         body = list(tree.body)
@@ -279,7 +279,7 @@ class GuardWithLock(FindingCodemod):
                 body[index], (cst.ClassDef, cst.FunctionDef)) else 0
             tree = insert_after(tree, index, statements, blank)
             body = list(tree.body)
-        if self.imports.local_name("threading") is None:
+        if self.imports.local_name("threading", module=True) is None:
             tree = add_import(tree, "import threading", self.project())
         return tree
 

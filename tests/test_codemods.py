@@ -1,0 +1,619 @@
+"""Codemods as before/after pairs, read like diffs; every pair also checks
+after -> after (idempotent), that the output compiles, that the engine no
+longer reports the fixed code, that only reported nodes were edited, and
+that pycodestyle finds nothing new.
+
+The helpers at the top are shared with test_codemods_guarantees.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import textwrap
+
+import pytest
+
+cst = pytest.importorskip("libcst")
+
+from libcst.codemod import CodemodContext, SkipFile  # noqa: E402
+
+from nova_secaudit.codemods import CODEMOD_FOR, ORDER  # noqa: E402
+from nova_secaudit.engine import check  # noqa: E402
+from nova_secaudit.settings import Settings  # noqa: E402
+from support import ALL_CODES  # noqa: E402
+
+EVERY = Settings(select=ALL_CODES)
+# What ``nova-secaudit fix`` runs without --select (NSA102 is opt-in).
+DEFAULT_CODES = frozenset(CODEMOD_FOR) - {"NSA102"}
+
+
+def run_commands(source: str, codes=None, settings: Settings = EVERY,
+                 path: str = "snippet.py", **options) -> tuple[str, dict]:
+    """(fixed source, {code: fixes}) after every command of ``codes``."""
+    codes = set(codes or DEFAULT_CODES)
+    module = cst.parse_module(source)
+    fixed: dict[str, int] = {}
+    for command in ORDER:
+        mine = [c for c in command.CODES if c in codes]
+        if not mine:
+            continue
+        codemod = command(CodemodContext(filename=path), settings=settings,
+                          codes=mine, **options)
+        try:
+            module = codemod.transform_module(module)
+        except SkipFile:
+            pass
+        for code, count in codemod.fixed.items():
+            fixed[code] = fixed.get(code, 0) + count
+    return module.code, fixed
+
+
+def findings(source: str, codes=None, settings: Settings = EVERY,
+             path: str = "snippet.py"):
+    found = check(ast.parse(source), path, settings)
+    return [f for f in found if codes is None or f.code in codes]
+
+
+def pycodestyle_counts(source: str) -> dict[str, int]:
+    """pycodestyle E/W codes and how often each occurs (79 columns)."""
+    import pycodestyle
+
+    report = {}
+
+    class Collect(pycodestyle.BaseReport):
+        def error(self, line, offset, text, check):
+            code = text[:4]
+            report[code] = report.get(code, 0) + 1
+
+    style = pycodestyle.StyleGuide(quiet=True, max_line_length=79)
+    checker = pycodestyle.Checker(
+        lines=io.StringIO(source).readlines(), options=style.options,
+        report=Collect(style.options))
+    checker.check_all()
+    return report
+
+
+def new_style_errors(before: str, after: str) -> dict[str, int]:
+    old, new = pycodestyle_counts(before), pycodestyle_counts(after)
+    return {code: n - old.get(code, 0) for code, n in new.items()
+            if n > old.get(code, 0)}
+
+
+def _statement_lines(tree: ast.AST, line: int, col: int) -> tuple[int, int]:
+    """Lines of the smallest statement holding (line, col)."""
+    best = (line, line)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and \
+                (node.lineno, node.col_offset) <= (line, col) and \
+                (line, col) < (node.end_lineno, node.end_col_offset) and \
+                not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                      ast.ClassDef)):
+            if node.end_lineno - node.lineno <= best[1] - best[0] or \
+                    best == (line, line):
+                best = (node.lineno, node.end_lineno)
+    return best
+
+
+def edited_lines_outside_findings(before: str, after: str,
+                                  codes=None) -> list[str]:
+    """Original lines the fix changed that no reported finding covers.
+
+    A finding covers its node's lines, the lines of its smallest
+    statement and, for NSA202, its check-then-act block. Pure insertions
+    are allowed at module level (imports, lock definitions, helpers) and
+    right next to a covered line (``with`` headers, the cancel loop).
+    """
+    tree = ast.parse(before)
+    covered: set[int] = set()
+    for found in findings(before, codes):
+        first, last = _statement_lines(tree, found.line, found.col)
+        covered.update(range(min(first, found.line),
+                             max(last, found.end_line) + 1))
+        args = found.fix_args
+        if "block_start" in args:
+            covered.update(range(int(args["block_start"]),
+                                 int(args["block_end"]) + 1))
+    old, new = before.splitlines(), after.splitlines()
+    problems = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "insert":
+            inserted = new[j1:j2]
+            at_module_level = all(not line.startswith((" ", "\t"))
+                                  or not line.strip()
+                                  or _inside_helper(new, j1 + offset)
+                                  for offset, line in enumerate(inserted))
+            beside = i1 in covered or (i1 + 1) in covered
+            if not (at_module_level or beside):
+                problems.append(f"insert before line {i1 + 1}: {inserted}")
+            continue
+        for number in range(i1 + 1, i2 + 1):
+            if number not in covered:
+                problems.append(f"line {number} changed: {old[number - 1]}")
+    return problems
+
+
+def _inside_helper(lines: list[str], index: int) -> bool:
+    """An indented line inserted as part of a new top-level def."""
+    for back in range(index, -1, -1):
+        text = lines[back]
+        if text and not text.startswith((" ", "\t")):
+            return text.startswith("def _mask_url_credentials")
+    return False
+
+
+def _src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+class Case:
+    def __init__(self, name, before, after, codes=None, **options):
+        self.name, self.codes, self.options = name, codes, options
+        self.before, self.after = _src(before), _src(after)
+
+
+CASES = [
+    # -- NSA101 ----------------------------------------------------------
+    Case("NSA101-add-max-workers", """
+        import futurist
+
+
+        def make():
+            return futurist.ThreadPoolExecutor()
+        """, """
+        import futurist
+
+
+        def make():
+            return futurist.ThreadPoolExecutor(max_workers=8)
+        """),
+    Case("NSA101-literal-none-keyword-becomes-bound", """
+        from eventlet import greenpool as gp
+
+        pool = gp.GreenPool(size=None)
+        """, """
+        from eventlet import greenpool as gp
+
+        pool = gp.GreenPool(size=16)
+        """, max_workers=16),
+    Case("NSA101-none-default-parameter-keeps-caller-bound", """
+        from concurrent import futures
+
+
+        def make(workers=None):
+            return futures.ThreadPoolExecutor(workers)
+        """, """
+        from concurrent import futures
+
+
+        def make(workers=None):
+            return futures.ThreadPoolExecutor(workers or 8)
+        """),
+    Case("NSA101-non-ascii-text-before-the-call", """
+        import futurist
+
+        NAMES = {'é': 'café'}; POOL = futurist.ThreadPoolExecutor()
+        """, """
+        import futurist
+
+        NAMES = {'é': 'café'}; POOL = futurist.ThreadPoolExecutor(max_workers=8)
+        """),
+    Case("NSA101-other-arguments-and-trailing-comma", """
+        import futurist
+
+        pool = futurist.ThreadPoolExecutor(
+            thread_name_prefix='cells',
+        )
+        """, """
+        import futurist
+
+        pool = futurist.ThreadPoolExecutor(
+            thread_name_prefix='cells',
+            max_workers=8,
+        )
+        """),
+    Case("NSA101-wrapped-at-79-columns-visual", """
+        import futurist
+
+
+        def make_executor_for_the_cells_of_this_deployment(p):
+            executor_of_the_cells = futurist.ThreadPoolExecutor(thread_name_prefix=p)
+            return executor_of_the_cells
+        """, """
+        import futurist
+
+
+        def make_executor_for_the_cells_of_this_deployment(p):
+            executor_of_the_cells = futurist.ThreadPoolExecutor(thread_name_prefix=p,
+                                                                max_workers=8)
+            return executor_of_the_cells
+        """),
+    Case("NSA101-wrapped-at-79-columns-hanging", """
+        import futurist
+
+
+        def make(p):
+            executor_of_the_cells_in_this_deployment = futurist.ThreadPoolExecutor()
+            return executor_of_the_cells_in_this_deployment
+        """, """
+        import futurist
+
+
+        def make(p):
+            executor_of_the_cells_in_this_deployment = futurist.ThreadPoolExecutor(
+                max_workers=8)
+            return executor_of_the_cells_in_this_deployment
+        """),
+    Case("NSA101-bounded-call-untouched-beside-unbounded", """
+        import multiprocessing
+
+        small = multiprocessing.Pool(4)
+        big = multiprocessing.Pool()
+        """, """
+        import multiprocessing
+
+        small = multiprocessing.Pool(4)
+        big = multiprocessing.Pool(processes=8)
+        """),
+    # -- NSA102 ----------------------------------------------------------
+    Case("NSA102-adds-rejection-and-import", """
+        import futurist
+
+        executor = futurist.ThreadPoolExecutor(max_workers=4)
+        """, """
+        import futurist
+        import futurist.rejection
+
+        executor = futurist.ThreadPoolExecutor(
+            max_workers=4, check_and_reject=futurist.rejection.reject_when_reached(64))
+        """, codes={"NSA102"}),
+    Case("NSA102-reuses-from-import", """
+        import futurist
+        from futurist import rejection
+
+        pool = futurist.GreenThreadPoolExecutor(4)
+        """, """
+        import futurist
+        from futurist import rejection
+
+        pool = futurist.GreenThreadPoolExecutor(
+            4, check_and_reject=rejection.reject_when_reached(10))
+        """, codes={"NSA102"}, max_backlog=10),
+    # -- NSA401 ----------------------------------------------------------
+    Case("NSA401-cancel-not-done", """
+        from concurrent import futures as cf
+
+
+        def gather(pool, jobs):
+            fs = {pool.submit(j): j for j in jobs}
+            done, not_done = cf.wait(fs, timeout=5)
+            return [f.result() for f in done]
+        """, """
+        from concurrent import futures as cf
+
+
+        def gather(pool, jobs):
+            fs = {pool.submit(j): j for j in jobs}
+            done, not_done = cf.wait(fs, timeout=5)
+            for fut in not_done:
+                fut.cancel()
+            return [f.result() for f in done]
+        """),
+    Case("NSA401-collection-waited-on", """
+        import futurist.waiters
+
+
+        def gather(make_executor, cells, timeout):
+            executor = make_executor()
+            tasks = {}
+            for cell in cells:
+                tasks[cell] = executor.submit(cell.ping)
+            futurist.waiters.wait_for_all(tasks.values(), timeout)
+            for cell, future in tasks.items():
+                if not future.done():
+                    print(cell)
+        """, """
+        import futurist.waiters
+
+
+        def gather(make_executor, cells, timeout):
+            executor = make_executor()
+            tasks = {}
+            for cell in cells:
+                tasks[cell] = executor.submit(cell.ping)
+            futurist.waiters.wait_for_all(tasks.values(), timeout)
+            for f in tasks.values():
+                f.cancel()
+            for cell, future in tasks.items():
+                if not future.done():
+                    print(cell)
+        """),
+    # -- NSA201 / NSA202 ---------------------------------------------------
+    Case("NSA201-append-gets-lock-and-import", """
+        CELLS = []
+
+
+        def register_cell(cell):
+            CELLS.append(cell)
+        """, """
+        import threading
+
+        CELLS = []
+        _CELLS_LOCK = threading.Lock()
+
+
+        def register_cell(cell):
+            with _CELLS_LOCK:
+                CELLS.append(cell)
+        """),
+    Case("NSA202-lazy-singleton-whole-block", """
+        import futurist
+
+        DEFAULT_EXECUTOR = None
+
+
+        def get_default_executor():
+            global DEFAULT_EXECUTOR
+            if DEFAULT_EXECUTOR is None:
+                DEFAULT_EXECUTOR = futurist.ThreadPoolExecutor(8)
+            return DEFAULT_EXECUTOR
+        """, """
+        import threading
+
+        import futurist
+
+        DEFAULT_EXECUTOR = None
+        _DEFAULT_EXECUTOR_LOCK = threading.Lock()
+
+
+        def get_default_executor():
+            global DEFAULT_EXECUTOR
+            with _DEFAULT_EXECUTOR_LOCK:
+                if DEFAULT_EXECUTOR is None:
+                    DEFAULT_EXECUTOR = futurist.ThreadPoolExecutor(8)
+            return DEFAULT_EXECUTOR
+        """),
+    Case("NSA202-early-return-block", """
+        import threading
+
+        CACHE = {}
+
+
+        def lookup(k, build):
+            # Cached by key.
+            if k in CACHE:
+                return CACHE[k]
+            value = build(k)
+            CACHE[k] = value
+            return value
+        """, """
+        import threading
+
+        CACHE = {}
+        _CACHE_LOCK = threading.Lock()
+
+
+        def lookup(k, build):
+            # Cached by key.
+            with _CACHE_LOCK:
+                if k in CACHE:
+                    return CACHE[k]
+                value = build(k)
+                CACHE[k] = value
+            return value
+        """),
+    Case("NSA202-nested-change-of-same-global-one-lock", """
+        CACHE = {}
+
+
+        def refresh(k, build):
+            if k not in CACHE:
+                CACHE[k] = build(k)
+                if not CACHE[k]:
+                    CACHE.pop(k)
+        """, """
+        import threading
+
+        CACHE = {}
+        _CACHE_LOCK = threading.Lock()
+
+
+        def refresh(k, build):
+            with _CACHE_LOCK:
+                if k not in CACHE:
+                    CACHE[k] = build(k)
+                    if not CACHE[k]:
+                        CACHE.pop(k)
+        """),
+    Case("NSA201-reuse-lock-when-asked", """
+        import threading
+
+        _LOCK = threading.Lock()
+        HOSTS = {}
+
+
+        def forget(host):
+            del HOSTS[host]
+        """, """
+        import threading
+
+        _LOCK = threading.Lock()
+        HOSTS = {}
+
+
+        def forget(host):
+            with _LOCK:
+                del HOSTS[host]
+        """, reuse_lock="_LOCK"),
+    Case("NSA201-yield-inside-is-skipped", """
+        ITEMS = []
+
+
+        def drain():
+            while ITEMS:
+                yield ITEMS.pop()
+        """, """
+        ITEMS = []
+
+
+        def drain():
+            while ITEMS:
+                yield ITEMS.pop()
+        """),
+    # -- NSA301 ----------------------------------------------------------
+    Case("NSA301-own-text-becomes-bare-raise", """
+        def call(fn):
+            try:
+                return fn()
+            except Exception as e:
+                raise type(e)(str(e))
+        """, """
+        def call(fn):
+            try:
+                return fn()
+            except Exception as e:
+                raise
+        """),
+    Case("NSA301-context-becomes-typed-raise-from", """
+        from nova import exception
+
+
+        def call(fn, cell):
+            try:
+                return fn()
+            except exception.NovaException as err:
+                raise err.__class__('cell %s: %s' % (cell, err))
+        """, """
+        from nova import exception
+
+
+        def call(fn, cell):
+            try:
+                return fn()
+            except exception.NovaException as err:
+                raise exception.NovaException('cell %s: %s' % (cell, err)) from err
+        """),
+    # -- NSA302 / NSA502 ---------------------------------------------------
+    Case("NSA302-masks-text-and-url-credentials", """
+        import logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def call(fn, cell):
+            try:
+                return fn()
+            except Exception as e:
+                LOG.error('cell %s failed: %s', cell, e)
+                raise
+        """, """
+        import logging
+        import re
+
+        from oslo_utils import strutils
+
+
+        def _mask_url_credentials(value):
+            \"\"\"Text of ``value`` with the password of every URL in it masked.\"\"\"
+            return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
+
+
+        LOG = logging.getLogger(__name__)
+
+
+        def call(fn, cell):
+            try:
+                return fn()
+            except Exception as e:
+                LOG.error('cell %s failed: %s', cell,
+                          strutils.mask_password(_mask_url_credentials(e)))
+                raise
+        """),
+    Case("NSA302-reuses-strutils-alias", """
+        from oslo_log import log as logging
+        from oslo_utils import strutils as su
+
+        LOG = logging.getLogger(__name__)
+
+
+        def call(fn):
+            try:
+                return fn()
+            except Exception as e:
+                LOG.warning('failed: %s', e)
+                raise
+        """, """
+        from oslo_log import log as logging
+        from oslo_utils import strutils as su
+
+        from nova.cmd import manage
+
+        LOG = logging.getLogger(__name__)
+
+
+        def call(fn):
+            try:
+                return fn()
+            except Exception as e:
+                LOG.warning('failed: %s',
+                            su.mask_password(manage.mask_passwd_in_url(e)))
+                raise
+        """, url_masker="nova.cmd.manage.mask_passwd_in_url"),
+    Case("NSA502-url-secret-gets-url-masker", """
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def target(cell_mapping):
+            LOG.info('Targeting %s', cell_mapping.transport_url)
+        """, """
+        import re
+
+        from oslo_log import log as logging
+
+
+        def _mask_url_credentials(value):
+            \"\"\"Text of ``value`` with the password of every URL in it masked.\"\"\"
+            return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
+
+
+        LOG = logging.getLogger(__name__)
+
+
+        def target(cell_mapping):
+            LOG.info('Targeting %s', _mask_url_credentials(cell_mapping.transport_url))
+        """),
+]
+
+
+def _ids(case):
+    return case.name
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_codemod_pair(case):
+    settings = EVERY
+    changes = {k: case.options.pop(k) for k in list(case.options)
+               if k in ("max_workers", "max_backlog", "url_masker")}
+    if changes:
+        settings = settings.replace(**changes)
+    after, _ = run_commands(case.before, case.codes, settings,
+                            **case.options)
+    assert after == case.after
+    again, fixed_again = run_commands(after, case.codes, settings,
+                                      **case.options)
+    assert again == after and not fixed_again, "second run changed it"
+    compile(after, "after.py", "exec", dont_inherit=True)
+    codes = set(case.codes or DEFAULT_CODES)
+    before_codes = {f.code for f in findings(case.before, codes, settings)}
+    left = [f for f in findings(after, codes, settings)
+            if f.code in before_codes]
+    skipped = case.before == case.after
+    assert skipped or not left, left
+    assert edited_lines_outside_findings(case.before, after, codes) == []
+    assert new_style_errors(case.before, after) == {}
