@@ -100,6 +100,15 @@ def call(fn):
         with excutils.save_and_reraise_exception():
             LOG.warning('failed: %(err)s', {'err': str(ex)})  # expect: NSA302
 """,
+    "NSA302-before-save-and-reraise-block": """
+def call(fn, cleanup):
+    try:
+        return fn()
+    except Exception as e:
+        LOG.warning('failed: %s', e)  # expect: NSA302
+        with excutils.save_and_reraise_exception():
+            cleanup()
+""",
     "NSA302-through-assignment": """
 def call(fn):
     try:
@@ -224,6 +233,17 @@ def call(fn):
         with excutils.save_and_reraise_exception() as ctxt:
             LOG.error('ignored: %s', e)
             ctxt.reraise = False
+""",
+    "NSA302-not-inner-handler-inside-outer-save-and-reraise": """
+def revert(fn, undo, instance):
+    try:
+        return fn()
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            try:
+                undo()
+            except Exception as e:
+                LOG.warning('Failed to revert: %s', e, instance=instance)
 """,
     "NSA302-not-inner-name-shadows-outer": """
 def call(fn, cleanup):

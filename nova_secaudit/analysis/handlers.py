@@ -123,9 +123,12 @@ def is_specific_type(expr: ast.AST, facts) -> bool:
 
 def reraise_context(node: ast.AST, facts) -> ast.With | None:
     """The ``with excutils.save_and_reraise_exception():`` around ``node``
-    (in its function) that really re-raises, or None."""
+    inside its innermost handler that really re-raises, or None. A with
+    block around that handler re-raises the outer exception, not the one
+    the inner handler caught."""
     for parent in ancestors(node):
-        if isinstance(parent, FUNCTION_TYPES + (ast.ClassDef,)):
+        if isinstance(parent, FUNCTION_TYPES + (ast.ClassDef,
+                                                ast.ExceptHandler)):
             return None
         if isinstance(parent, (ast.With, ast.AsyncWith)):
             for item in parent.items:
@@ -134,6 +137,13 @@ def reraise_context(node: ast.AST, facts) -> ast.With | None:
                         return None
                     return parent
     return None
+
+
+def _reraising_with(node: ast.With, facts) -> bool:
+    """``with excutils.save_and_reraise_exception():`` never switched off:
+    the exception goes on when the block ends."""
+    return any(_is_save_and_reraise(item.context_expr, facts) and
+               not _reraise_switched_off(node, item) for item in node.items)
 
 
 def _is_save_and_reraise(expr: ast.AST, facts) -> bool:
@@ -203,7 +213,8 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
     if key not in memo:
         memo[key] = [n for n in walk_local(handler)
                      if isinstance(n, (ast.Raise, ast.Expr))
-                     and is_reraise_statement(n, handler, facts)]
+                     and is_reraise_statement(n, handler, facts)
+                     or isinstance(n, ast.With) and _reraising_with(n, facts)]
     return memo[key]
 
 
