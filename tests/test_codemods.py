@@ -617,3 +617,39 @@ def test_codemod_pair(case):
     assert skipped or not left, left
     assert edited_lines_outside_findings(case.before, after, codes) == []
     assert new_style_errors(case.before, after) == {}
+
+
+def test_NSA201_changes_in_if_and_else_branches_both_wrapped():
+    before = _src("""
+        import threading
+
+        _DB = {}
+        _LOCK_FREE = 1
+
+
+        def cleanup(classes):
+            for c in classes:
+                if c == 'files':
+                    _DB[c] = []
+                else:
+                    _DB[c] = {}
+        """)
+    after, fixed = run_commands(before)
+    assert fixed == {"NSA201": 2}
+    assert "            with _DB_LOCK:\n                _DB[c] = []\n" in after
+    assert "            with _DB_LOCK:\n                _DB[c] = {}\n" in after
+    assert not findings(after, {"NSA201"})
+
+
+def test_NSA302_traceback_flag_is_not_half_fixed():
+    from nova_secaudit.codemods.secrets import MaskSecrets
+    from nova_secaudit.engine import Finding
+
+    codemod = MaskSecrets(CodemodContext(), settings=EVERY)
+    traceback = Finding("x.py", 3, 4, "NSA302", "m", fix_data=(
+        ("arg_col", "1"), ("arg_end_col", "2"), ("arg_end_line", "3"),
+        ("arg_line", "3"), ("exc_info", "1")))
+    assert "log it once" in codemod.fixable(traceback)
+    text_only = Finding("x.py", 3, 4, "NSA302", "m", fix_data=(
+        ("raw_args", "3:1:3:2"),))
+    assert codemod.fixable(text_only) is None

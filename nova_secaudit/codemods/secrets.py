@@ -71,10 +71,13 @@ class MaskSecrets(FindingCodemod):
                  "private helper added once per module)")
 
     def fixable(self, found):
-        if found.code == "NSA302" and "raw_args" not in found.fix_args and \
-                "arg_line" not in found.fix_args:
-            return ("only the traceback is logged (.exception()/exc_info):"
-                    " log it once where the exception is handled")
+        args = found.fix_args
+        if found.code == "NSA302" and args.get("exc_info"):
+            return ("the traceback is logged (.exception()/exc_info=True): "
+                    "log it once, where the exception is finally handled")
+        if found.code == "NSA302" and "raw_args" not in args and \
+                "arg_line" not in args:
+            return "the rule gave no position of the raw text"
         return super().fixable(found)
 
     def prepare(self, tree: cst.Module) -> None:

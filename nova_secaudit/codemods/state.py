@@ -143,12 +143,15 @@ class GuardWithLock(FindingCodemod):
         self.wraps: list[Wrap] = []
         self.assigned: dict[Target, Wrap] = {}
         self.used_locks: dict[str, str] = {}  # lock -> global it guards
+        # Every block is assigned before any is wrapped, so a wrap knows
+        # all the wraps of enclosing blocks when it is applied.
+        tree.visit(_Assigner(self))
 
     def lock_for(self, target: Target) -> str:
         return self.reuse or target.args["lock"]
 
     # -- phase 1 (top-down): which block and lines each finding wraps ------
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+    def assign(self, node: cst.IndentedBlock) -> None:
         spans = [(self.start_of(s)[0], self.end_of(s)[0], s)
                  for s in node.body]
         for target in self.targets.all:
@@ -282,6 +285,15 @@ class GuardWithLock(FindingCodemod):
         if self.imports.local_name("threading", module=True) is None:
             tree = add_import(tree, "import threading", self.project())
         return tree
+
+
+class _Assigner(cst.CSTVisitor):
+    def __init__(self, codemod: GuardWithLock):
+        super().__init__()
+        self.codemod = codemod
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.codemod.assign(node)
 
 
 def _top_level_names(stmt: cst.CSTNode):
