@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 REAL_CODE_CHECKS = [
     ("nova", "34.0.0", ("NSA1", "NSA4")),
     ("nova", "32.0.0", ("NSA1", "NSA4")),
+    ("nova", "34.0.0", ("NSA3",)),
+    ("neutron", "29.0.0", ("NSA3",)),
 ]
 
 _LINE = re.compile(r"(?P<where>\S+:\d+:\d+) (?P<code>NSA\d{3})\s+#\s*\S")
