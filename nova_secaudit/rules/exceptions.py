@@ -557,10 +557,21 @@ class ExceptionDetailToCaller(Rule):
         ``e.format_message()``, or return a generic message and log the
         detail (masked) for operators.
     Known limits:
-        Values flow only through assignments in the same function. Builtins
-        other than Exception/BaseException, project exceptions and uses
-        narrowed by ``isinstance(e, <specific>)`` are not flagged; returning
-        the exception object itself is not text and is not flagged.
+        A raised exception is a sink only when users see its message: webob
+        HTTP errors and the project's own exceptions (its package, or a
+        module named ``exception``/``exceptions`` outside the driver
+        libraries). Nova's fault handling shows a builtin's or library's
+        exception to users by class name only (``exception_to_dict``, the
+        API fault wrapper), so ``raise RuntimeError(str(e))`` or
+        ``raise db_exc.DBError(e)`` is not flagged. A project exception
+        that ignores the argument in its message, or an internal wrapper
+        that is unwrapped before it reaches anyone, is still flagged, as is
+        one raised where only operators see it (service start-up, periodic
+        tasks, nova-manage): the sink is not traced that far. Values flow
+        only through assignments in the same function. Builtins other than
+        Exception/BaseException, project exceptions and uses narrowed by
+        ``isinstance(e, <specific>)`` are not flagged; returning the
+        exception object itself is not text and is not flagged.
     """
 
     code = "NSA303"
