@@ -653,3 +653,51 @@ def test_NSA302_traceback_flag_is_not_half_fixed():
     text_only = Finding("x.py", 3, 4, "NSA302", "m", fix_data=(
         ("raw_args", "3:1:3:2"),))
     assert codemod.fixable(text_only) is None
+
+
+def test_with_block_refits_a_call_that_would_pass_79_columns():
+    before = _src("""
+        SESSIONS = {}
+
+
+        def get_session(name, loader):
+            if name not in SESSIONS:
+                SESSIONS[name] = loader.load_session_from_conf_options(name, config)
+            return SESSIONS[name]
+        """)
+    after, fixed = run_commands(before)
+    assert fixed == {"NSA202": 1}
+    assert (
+        "    with _SESSIONS_LOCK:\n"
+        "        if name not in SESSIONS:\n"
+        "            SESSIONS[name] = loader.load_session_from_conf_options(name,\n"
+        "                                                                   config)\n"
+        ) in after
+    assert new_style_errors(before, after) == {}
+
+
+def test_masker_inside_a_dict_value_breaks_inside_the_masker():
+    before = _src("""
+        from oslo_log import log as logging
+        from oslo_utils import excutils
+
+        LOG = logging.getLogger(__name__)
+
+
+        def copy(vi, fn):
+            try:
+                fn()
+            except Exception as e:
+                with excutils.save_and_reraise_exception():
+                    LOG.error('Failed to copy %(source)s: %(error)s',
+                              {'source': vi.cache_image_path,
+                               'error': e},
+                              instance=vi.instance)
+        """)
+    after, fixed = run_commands(before)
+    assert fixed == {"NSA302": 1}
+    assert ("                       'error': strutils.mask_password(\n"
+            "                           _mask_url_credentials(e))},\n"
+            ) in after
+    assert new_style_errors(before, after) == {}
+    assert edited_lines_outside_findings(before, after) == []

@@ -30,11 +30,13 @@ from __future__ import annotations
 import argparse
 
 import libcst as cst
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from nova_secaudit.codemods.base import FindingCodemod, Targets, \
     add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
+from nova_secaudit.codemods.layout import relayout_call
 
 URL_HELPER = "_mask_url_credentials"
 URL_HELPER_CODE = '''\
@@ -57,6 +59,7 @@ class MaskSecrets(FindingCodemod):
 
     DESCRIPTION = "NSA302/NSA502: mask exception text and secrets in logs"
     CODES = ("NSA302", "NSA502")
+    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -156,6 +159,16 @@ class MaskSecrets(FindingCodemod):
             text = f"{self.masker()}({self.url_masker()}(__value__))"
         wrapped = cst.parse_expression(text)
         wrapped = _replace_placeholder(wrapped, _bare(result))
+        if not isinstance(self.get_metadata(ParentNodeProvider, original),
+                          cst.Arg):
+            # Not a call argument the enclosing call can re-fill (a dict
+            # value, a % operand): break inside the masker instead.
+            start, end = key
+            wrapped = relayout_call(
+                wrapped, self.original_line(start[0])[:start[1]],
+                self.original_line(end[0])[end[1]:],
+                self.indent_of_line(start[0]),
+                stmt_indent=self.statement_indent())
         self._grown.append(self.start_of(original))
         self._parts_left[target] -= 1
         if not self._parts_left[target]:

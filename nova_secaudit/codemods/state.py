@@ -31,6 +31,7 @@ from nova_secaudit.codemods.base import FindingCodemod, Target, \
     add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
+from nova_secaudit.codemods.layout import MAX_LINE, code_of, relayout_call
 
 
 @dataclass
@@ -216,7 +217,14 @@ class GuardWithLock(FindingCodemod):
                     self.skip(target, "the block holds yield/await; a lock "
                                       "held across it would block others")
                 continue
-            body[indexes[0]:indexes[-1] + 1] = [self._with(wrap, statements)]
+            indent = self.indent_of_line(wrap.first) + "    "
+            refitted = [refit_statement(stmt, indent) for stmt in statements]
+            if None in refitted:
+                for target in wrap.targets:
+                    self.skip(target, "inside the with block a line would "
+                                      "pass 79 columns; wrap it by hand")
+                continue
+            body[indexes[0]:indexes[-1] + 1] = [self._with(wrap, refitted)]
             for target in wrap.targets:
                 self.applied(target)
                 self.used_locks.setdefault(self.lock_for(target),
@@ -285,6 +293,68 @@ class GuardWithLock(FindingCodemod):
         if self.imports.local_name("threading", module=True) is None:
             tree = add_import(tree, "import threading", self.project())
         return tree
+
+
+def _overflows(stmt: cst.CSTNode, indent: str) -> bool:
+    """Whether a line of ``stmt``, indented by ``indent``, passes 79
+    columns when it did not one level up."""
+    for line in code_of(stmt).split("\n"):
+        width = len(indent) + len(line.rstrip("\r"))
+        if MAX_LINE < width <= MAX_LINE + 4:
+            return True
+    return False
+
+
+def refit_statement(stmt: cst.CSTNode, indent: str):
+    """``stmt`` laid out to fit one level deeper, or None if it cannot be.
+
+    A simple statement whose value is a call (``x = f(...)``, ``f(...)``,
+    ``return f(...)``) gets that call's arguments re-filled."""
+    if not _overflows(stmt, indent):
+        return stmt
+    if isinstance(stmt, cst.BaseCompoundStatement):
+        refit = _RefitBlocks(indent)
+        new = stmt.visit(refit)
+        return None if refit.failed or _overflows(new, indent) else new
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    value = getattr(small, "value", None)
+    if not isinstance(value, cst.Call):
+        return None
+    marker = cst.Name("__nsa_call__")
+    text = code_of(small.with_changes(value=marker))
+    before, _, after = text.partition("__nsa_call__")
+    suffix = after + code_of(stmt.trailing_whitespace).rstrip("\r\n")
+    new_value = relayout_call(value, indent + before, suffix, indent,
+                              stmt_indent=indent)
+    new = stmt.with_changes(body=[small.with_changes(value=new_value)])
+    return None if _overflows(new, indent) else new
+
+
+class _RefitBlocks(cst.CSTTransformer):
+    """Refits the simple statements of a compound one, block by block."""
+
+    def __init__(self, indent: str):
+        super().__init__()
+        self.indents = [indent]
+        self.failed = False
+
+    def visit_IndentedBlock(self, node) -> None:
+        self.indents.append(self.indents[-1] + "    ")
+
+    def leave_IndentedBlock(self, original, updated):
+        self.indents.pop()
+        return updated
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if len(self.indents) == 1:
+            return updated  # a one-line suite: left to the check above
+        new = refit_statement(updated, self.indents[-1])
+        if new is None:
+            self.failed = True
+            return updated
+        return new
 
 
 class _Assigner(cst.CSTVisitor):

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Patch a real Nova with ``nova-secaudit fix`` and run Nova's own tests.
+
+Steps (each printed as it runs):
+
+1. fetch ``nova==VERSION`` from the package index by name and version
+   (``nova_secaudit.releases.fetch_release``; cached, never committed) and
+   copy it twice into a scratch folder: ``pristine`` and ``patched``;
+2. run ``nova-secaudit fix`` on the patched copy's non-test code;
+3. check the guarantees on every changed file: it parses and compiles, the
+   engine reports no finding of a fixed code except those the fix reported
+   as left unfixed, a second ``fix --check`` changes nothing, and
+   pycodestyle finds no new E/W error (79 columns);
+4. build (once; cached under the release cache) a virtualenv with Nova's
+   runtime and test requirements and Nova itself;
+5. run, with stestr, Nova's unit tests for every module the fix changed
+   (``nova/x/y.py`` -> ``nova/tests/unit/x/test_y.py``) on the pristine
+   and on the patched copy; the patched copy must fail no test the
+   pristine one passes.
+
+Prints files changed, fixes per code, the tests run and their results;
+``--json FILE`` writes the same as data. Exit 0 when every guarantee holds
+and the tests pass after the patch as before.
+
+    NOVA_SECAUDIT_CACHE=/tmp/nsa-cache python scripts/patch_nova.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import filecmp
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nova_secaudit.engine import check
+from nova_secaudit.releases import cache_root, fetch_release
+from nova_secaudit.settings import Settings
+
+# Test tools whose pins are about linting Nova itself, not running it.
+SKIPPED_TEST_REQUIREMENTS = ("hacking", "bandit", "coverage")
+ALWAYS_TESTED = {"nova/context.py": "nova/tests/unit/test_context.py",
+                 "nova/utils.py": "nova/tests/unit/test_utils.py"}
+
+
+def log(message: str) -> None:
+    print(f"[patch_nova {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(command, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+
+
+# -- 2. the fix ----------------------------------------------------------
+def fix_targets(tree: Path) -> list[str]:
+    """Everything in the nova package but its tests."""
+    package = tree / "nova"
+    return sorted(str(p) for p in package.iterdir()
+                  if p.name != "tests" and
+                  (p.is_dir() or p.suffix == ".py"))
+
+
+def run_fix(tree: Path, jobs: int, extra=()) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nova_secaudit.cli", "fix",
+               "--jobs", str(jobs), *extra, *fix_targets(tree)]
+    return run(command, cwd=tree)
+
+
+_SKIPPED_FIX = re.compile(r"^  (?P<path>\S+):(?P<line>\d+): (?P<code>NSA\d+) ")
+
+
+def parse_summary(text: str) -> dict:
+    fixes, skipped = {}, []
+    in_fixes = False
+    for line in text.splitlines():
+        if line.startswith("fixes:"):
+            in_fixes = True
+            continue
+        if in_fixes and re.match(r"^  NSA\d{3}: \d+$", line):
+            code, count = line.strip().split(": ")
+            fixes[code] = int(count)
+            continue
+        in_fixes = False
+        match = _SKIPPED_FIX.match(line)
+        if match:
+            skipped.append((match["path"], int(match["line"]),
+                            match["code"]))
+    return {"fixes": fixes, "skipped": skipped}
+
+
+def changed_files(pristine: Path, patched: Path) -> list[str]:
+    """Relative paths of the .py files that differ."""
+    changed = []
+    for root, _, files in os.walk(patched / "nova"):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            new = Path(root) / name
+            rel = new.relative_to(patched)
+            if not filecmp.cmp(new, pristine / rel, shallow=False):
+                changed.append(rel.as_posix())
+    return sorted(changed)
+
+
+# -- 3. guarantees ---------------------------------------------------------
+def pycodestyle_counts(text: str) -> dict[str, int]:
+    import pycodestyle
+
+    counts: dict[str, int] = {}
+
+    class Collect(pycodestyle.BaseReport):
+        def error(self, line, offset, message, check):
+            counts[message[:4]] = counts.get(message[:4], 0) + 1
+
+    style = pycodestyle.StyleGuide(quiet=True, max_line_length=79)
+    pycodestyle.Checker(lines=io.StringIO(text).readlines(),
+                        options=style.options,
+                        report=Collect(style.options)).check_all()
+    return counts
+
+
+def check_guarantees(pristine: Path, patched: Path, changed: list[str],
+                     fixed_codes: set[str], skipped: list) -> list[str]:
+    problems = []
+    settings = Settings()
+    left_unfixed: dict[str, int] = {}
+    for path, _, code in skipped:
+        rel = Path(path).resolve().relative_to(patched.resolve()).as_posix()
+        left_unfixed[rel] = left_unfixed.get(rel, 0) + 1
+    for rel in changed:
+        before = (pristine / rel).read_text(encoding="utf-8")
+        after = (patched / rel).read_text(encoding="utf-8")
+        try:
+            tree = ast.parse(after, rel)
+            compile(tree, rel, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            problems.append(f"{rel}: does not compile: {exc}")
+            continue
+        remaining = [f for f in check(tree, str(patched / rel), settings)
+                     if f.code in fixed_codes]
+        if len(remaining) > left_unfixed.get(rel, 0):
+            problems.extend(f"{rel}:{f.line}: {f.code} still reported"
+                            for f in remaining)
+        old, new = pycodestyle_counts(before), pycodestyle_counts(after)
+        for code, count in sorted(new.items()):
+            if count > old.get(code, 0):
+                problems.append(f"{rel}: {count - old.get(code, 0)} new "
+                                f"pycodestyle {code}")
+    return problems
+
+
+# -- 4. the virtualenv ----------------------------------------------------
+def nova_venv(source: Path, version: str) -> Path:
+    venv = cache_root() / "venvs" / f"nova-{version}-tests"
+    python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        return python
+    log(f"building {venv} (once)")
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)],
+                       check=True)
+    requirements = venv / "test-requirements.txt"
+    requirements.write_text("".join(
+        line + "\n" for line in
+        (source / "test-requirements.txt").read_text().splitlines()
+        if not line.strip().startswith(SKIPPED_TEST_REQUIREMENTS)))
+    subprocess.run([str(python), "-m", "pip", "install", "-q",
+                    "-r", str(source / "requirements.txt"),
+                    "-r", str(requirements)], check=True)
+    # Nova itself, for its metadata and entry points; the tests import
+    # the copy under test first (stestr's top_dir is the copy).
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    str(source)], check=True)
+    (venv / ".complete").write_text("ok\n")
+    return python
+
+
+# -- 5. Nova's tests --------------------------------------------------------
+def test_modules(tree: Path, changed: list[str]) -> list[str]:
+    modules = set()
+    for rel in changed:
+        if rel.startswith("nova/tests/"):
+            continue
+        test = ALWAYS_TESTED.get(rel)
+        if test is None:
+            parts = rel.split("/")[1:]
+            test = "/".join(["nova/tests/unit", *parts[:-1],
+                             "test_" + parts[-1]])
+        if (tree / test).is_file():
+            modules.add(test)
+    return sorted(modules)
+
+
+_TOTALS = re.compile(r"^ - (Passed|Failed|Skipped): (\d+)", re.M)
+_FAILED = re.compile(r"^FAIL: (\S+)", re.M)
+
+
+def run_tests(python: Path, tree: Path, modules: list[str],
+              jobs: int) -> dict:
+    names = [m[:-3].replace("/", ".") for m in modules]
+    pattern = "^(" + "|".join(re.escape(n) + r"\." for n in names) + ")"
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", OS_TEST_TIMEOUT="160")
+    shutil.rmtree(tree / ".stestr", ignore_errors=True)
+    run([str(python), "-m", "stestr", "init"], cwd=tree, env=env)
+    started = time.monotonic()
+    done = run([str(python), "-m", "stestr", "run", "--concurrency",
+                str(jobs), pattern], cwd=tree, env=env)
+    output = done.stdout + done.stderr
+    totals = {kind.lower(): int(n) for kind, n in _TOTALS.findall(output)}
+    failed = sorted(set(_FAILED.findall(output)))
+    if not failed and done.returncode:
+        last = run([str(python), "-m", "stestr", "last", "--subunit"],
+                   cwd=tree, env=env)
+        failed = [] if last.returncode == 0 else ["<stestr error>"]
+    return {"passed": totals.get("passed", 0),
+            "failed": totals.get("failed", 0),
+            "skipped": totals.get("skipped", 0),
+            "failures": failed, "returncode": done.returncode,
+            "seconds": round(time.monotonic() - started, 1),
+            "tail": output.strip().splitlines()[-8:]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", default="34.0.0")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--workdir", default=None,
+                        help="scratch folder (default: a temporary one)")
+    parser.add_argument("--skip-tests", action="store_true",
+                        help="fix and check guarantees only")
+    parser.add_argument("--json", default=None, help="write results here")
+    args = parser.parse_args(argv)
+
+    source = fetch_release("nova", args.version)
+    scratch = Path(args.workdir or tempfile.mkdtemp(prefix="nsa-nova-"))
+    pristine, patched = scratch / "pristine", scratch / "patched"
+    for copy in (pristine, patched):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(source, copy)
+    log(f"nova {args.version} copied to {scratch}")
+
+    done = run_fix(patched, args.jobs)
+    print(done.stdout, end="")
+    summary = parse_summary(done.stdout)
+    changed = changed_files(pristine, patched)
+    results = {"version": args.version, "files_changed": len(changed),
+               "changed": changed, "fixes": summary["fixes"],
+               "left_unfixed": len(summary["skipped"]),
+               "fix_exit": done.returncode}
+    log(f"fix exit {done.returncode}: {len(changed)} files changed, "
+        f"fixes {summary['fixes']}")
+
+    problems = check_guarantees(pristine, patched, changed,
+                                set(summary["fixes"]), summary["skipped"])
+    again = run_fix(patched, args.jobs, ["--check"])
+    if again.returncode != 0:
+        problems.append("a second run would change files:\n" + again.stdout)
+    results["guarantee_problems"] = problems
+    log(f"guarantees: {'all hold' if not problems else problems}")
+
+    ok = not problems and done.returncode == 0
+    if not args.skip_tests:
+        python = nova_venv(source, args.version)
+        modules = test_modules(patched, changed)
+        log(f"{len(modules)} test modules: {' '.join(modules)}")
+        before = run_tests(python, pristine, modules, args.jobs)
+        log(f"before the patch: {before['passed']} passed, "
+            f"{before['failed']} failed, {before['skipped']} skipped "
+            f"({before['seconds']} s)")
+        after = run_tests(python, patched, modules, args.jobs)
+        log(f"after the patch:  {after['passed']} passed, "
+            f"{after['failed']} failed, {after['skipped']} skipped "
+            f"({after['seconds']} s)")
+        new_failures = sorted(set(after["failures"]) -
+                              set(before["failures"]))
+        results.update(test_modules=modules, tests_before=before,
+                       tests_after=after, new_failures=new_failures)
+        if new_failures:
+            log("failing only after the patch: " + " ".join(new_failures))
+        ok = ok and not new_failures and after["passed"] > 0 and \
+            after["passed"] >= before["passed"]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    log("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
