@@ -95,6 +95,17 @@ class Targets:
         return bool(self.all)
 
 
+def changed_argument(original: cst.Call, updated: cst.Call) -> int | None:
+    """Index of the first argument an edit added or changed."""
+    from nova_secaudit.codemods.layout import code_of
+
+    for index, arg in enumerate(updated.args):
+        if index >= len(original.args) or \
+                code_of(arg.value) != code_of(original.args[index].value):
+            return index
+    return None
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Options every command understands, for ``python -m libcst.tool``."""
     parser.add_argument("--nsa-config", default=None,
@@ -275,7 +286,11 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                     for n in range(start[0], end[0] + 1))
         return relayout_call(updated, first[:start[1]], last[end[1]:],
                              self.indent_of_line(start[0]), width,
-                             stmt_indent=self.statement_indent())
+                             stmt_indent=self.statement_indent(),
+                             changed=changed_argument(original, updated),
+                             unchanged=frozenset(
+                                 self.original_line(n).strip()
+                                 for n in range(start[0], end[0] + 1)))
 
     def statement_indent(self) -> str:
         """Indentation of the statement being visited (original text)."""

@@ -96,29 +96,92 @@ class _Relative(cst.CSTTransformer):
         return updated.with_changes(indent=False)
 
 
+def _align_column(call: cst.Call, first_col: int, stmt_indent: str) -> int:
+    """The column the call's continuation lines start at (its first
+    continuation line, else the visual indent after the bracket)."""
+    spaces = [call.whitespace_before_args] + [
+        arg.comma.whitespace_after for arg in call.args
+        if arg.comma is not cst.MaybeSentinel.DEFAULT]
+    for space in spaces:
+        if isinstance(space, cst.ParenthesizedWhitespace):
+            return (len(stmt_indent) if space.indent else 0) + \
+                len(space.last_line.value)
+    return first_col
+
+
+def _fits_relative(prefix: str, call: cst.Call, suffix: str,
+                   stmt_indent: str, limit: int,
+                   unchanged: frozenset = frozenset()) -> bool:
+    """Every line within ``limit``, except lines that were already there
+    (``unchanged``: the stripped original lines); continuation lines are
+    measured with the statement's indentation in front."""
+    lines = (prefix + code_of(call) + suffix).split("\n")
+    widths = [len(lines[0])] + [len(stmt_indent) + len(line)
+                                for line in lines[1:]]
+    return all(width <= limit or line.strip() in unchanged
+               for line, width in zip(lines, widths))
+
+
+def break_before(call: cst.Call, index: int, column: int,
+                 stmt_indent: str) -> cst.Call | None:
+    """``call`` with a line break before argument ``index``, the new line
+    aligned at ``column`` (the smallest change: one line added)."""
+    if index <= 0 or index >= len(call.args):
+        return None
+    args = list(call.args)
+    previous = args[index - 1]
+    comma = previous.comma
+    if comma is cst.MaybeSentinel.DEFAULT or \
+            isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        return None
+    relative = column - len(stmt_indent)
+    space = cst.ParenthesizedWhitespace(
+        indent=relative >= 0,
+        last_line=cst.SimpleWhitespace(
+            " " * (relative if relative >= 0 else column)))
+    args[index - 1] = previous.with_changes(
+        comma=comma.with_changes(whitespace_after=space))
+    return call.with_changes(args=args)
+
+
 def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
                   original_width: int = 0, limit: int = MAX_LINE,
-                  stmt_indent: str | None = None) -> cst.Call:
+                  stmt_indent: str | None = None,
+                  changed: int | None = None,
+                  unchanged: frozenset = frozenset()) -> cst.Call:
     """``call`` re-filled so that ``prefix + call + suffix`` fits.
 
     ``prefix`` is the text before the call on its first line, ``suffix``
     what follows it on its last line, ``indent`` the indentation of the
     first line; ``original_width`` the longest line before the edit (a
-    line that was already too long only has to get no longer).
+    line that was already too long only has to get no longer);
+    ``changed`` the index of the argument the edit added or grew: a break
+    before it, aligned with the other arguments, is tried first;
+    ``unchanged`` the original lines (stripped), which may stay as long as
+    they were.
     """
-    text = code_of(call)
-    if fits(prefix, text, suffix, limit, original_width) or \
-            _has_comment(call) or not call.args:
+    stmt_indent = indent if stmt_indent is None else stmt_indent
+    if not call.args or _fits_relative(prefix, call, suffix, stmt_indent,
+                                       limit, unchanged):
         return call
     func_text = code_of(call.func) + code_of(call.whitespace_after_func)
     if "\n" in func_text:
         return call
+    visual = len(prefix.rsplit("\n", 1)[-1]) + len(func_text) + 1
+    if changed is not None:
+        broken = break_before(call, changed,
+                              _align_column(call, visual, stmt_indent),
+                              stmt_indent)
+        if broken is not None and _fits_relative(
+                prefix, broken, suffix, stmt_indent, limit, unchanged):
+            return broken
+    if _has_comment(call):
+        return call
     items = _arg_texts(call)
     tail = 1 + len(suffix)  # the closing bracket and what follows it
     candidates = []
-    visual_col = len(prefix.rsplit("\n", 1)[-1]) + len(func_text) + 1
     candidates.append(func_text + "(" + _fill(
-        items, visual_col, " " * visual_col, tail, limit) + ")")
+        items, visual, " " * visual, tail, limit) + ")")
     hanging = indent + "    "
     candidates.append(func_text + "(\n" + hanging + _fill(
         items, len(hanging), hanging, tail, limit) + ")")
@@ -129,8 +192,7 @@ def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
         return call
     if not isinstance(new, cst.Call):
         return call
-    new = new.visit(_Relative(indent if stmt_indent is None
-                              else stmt_indent))
+    new = new.visit(_Relative(stmt_indent))
     return new.with_changes(lpar=call.lpar, rpar=call.rpar)
 
 
