@@ -229,3 +229,34 @@ def test_parity_harness_sees_findings(tmp_path):
     assert expected <= cli_findings(str(path))
     assert expected <= flake8_findings(str(path))
     assert expected <= pylint_findings(str(path))
+
+
+# -- fixes --------------------------------------------------------------
+
+def fix_once(path: str):
+    from nova_secaudit.fixing import FixOptions, fix_file, fixable_codes
+
+    options = FixOptions(codes=fixable_codes(EVERY_RULE), write=True)
+    return fix_file(path, EVERY_RULE, options)
+
+
+@pytest.mark.slow
+@SLOW
+@given(programs())
+def test_fix_output_parses_and_a_second_fix_is_a_no_op(source):
+    parse_or_reject(source)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "generated_module.py")
+        Path(path).write_bytes(source.encode("utf-8"))
+        first = fix_once(path)
+        assert first.error is None, first.error
+        fixed = Path(path).read_bytes().decode("utf-8")
+        compile(ast.parse(fixed), path, "exec", dont_inherit=True)
+        if not first.changed:
+            assert fixed == source
+        second = fix_once(path)
+        assert second.error is None, second.error
+        assert not second.changed, "a second fix changed the file again"
+        assert Path(path).read_bytes().decode("utf-8") == fixed
+        assert not [name for name in os.listdir(scratch)
+                    if name.endswith(".nsa-tmp")]
