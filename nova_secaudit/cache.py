@@ -80,25 +80,37 @@ class ResultsCache:
         entries = document.get("entries")
         return entries if isinstance(entries, dict) else {}
 
-    def get(self, path: str, digest: str):
-        """``(findings, fingerprints, error)`` or None on a miss."""
+    def get(self, path: str, digest: str, fixes: bool = False):
+        """``(findings, fingerprints, error, fixes or None)``, or None on a
+        miss; an entry stored without fixes misses when ``fixes`` is asked.
+        """
+        from nova_secaudit.reporting.fixes import proposal_from_json
+
         entry = self._entries.get(path)
-        if entry is None or entry[0] != digest:
+        if entry is None or entry[0] != digest or \
+                (fixes and (len(entry) < 5 or entry[4] is None)):
             self.misses += 1
             return None
         try:
             findings = [finding_from_json(item) for item in entry[1]]
+            proposals = None if len(entry) < 5 or entry[4] is None else \
+                [proposal_from_json(item) for item in entry[4]]
+            if proposals is not None and len(proposals) != len(findings):
+                raise ValueError("fixes do not match findings")
         except (TypeError, ValueError):
             self.misses += 1
             return None
         self.hits += 1
-        return findings, list(entry[2]), entry[3]
+        return findings, list(entry[2]), entry[3], proposals
 
     def put(self, path: str, digest: str, findings, fingerprints,
-            error: str | None) -> None:
-        self._entries[path] = [digest,
-                               [finding_to_json(f) for f in findings],
-                               list(fingerprints), error]
+            error: str | None, fixes=None) -> None:
+        from nova_secaudit.reporting.fixes import proposal_to_json
+
+        self._entries[path] = [
+            digest, [finding_to_json(f) for f in findings],
+            list(fingerprints), error,
+            None if fixes is None else [proposal_to_json(p) for p in fixes]]
         self._dirty = True
 
     def save(self) -> None:

@@ -128,8 +128,9 @@ def run_check(args) -> int:
     cache = None if args.no_cache else ResultsCache(
         settings, args.cache_dir or CACHE_DIR_NAME)
     with _progress(len(files)) as advance:
-        results = list(check_paths(files, settings, args.jobs,
-                                   cache=cache, progress=advance))
+        results = list(check_paths(
+            files, settings, args.jobs, cache=cache, progress=advance,
+            fixes=args.format in ("json", "sarif", "html")))
     for result in results:
         if result.error:
             print(f"{result.path}: error: {result.error}", file=sys.stderr)

@@ -29,6 +29,8 @@ class FileResult:
     # One stable fingerprint per finding (see baseline.py), same order.
     fingerprints: list[str] = field(default_factory=list)
     cached: bool = False
+    # With ``fixes=True``: the codemod's proposal (or None) per finding.
+    fixes: list | None = None
 
 
 def default_jobs() -> int:
@@ -36,8 +38,9 @@ def default_jobs() -> int:
 
 
 def check_file(path: str, settings: Settings,
-               data: bytes | None = None) -> FileResult:
-    """Findings for one file, with ``# noqa`` / ``# pylint: disable``."""
+               data: bytes | None = None, fixes: bool = False) -> FileResult:
+    """Findings for one file, with ``# noqa`` / ``# pylint: disable``;
+    with ``fixes``, also each finding's proposed codemod fix."""
     try:
         if data is None:
             data = read_bytes(path)
@@ -51,29 +54,36 @@ def check_file(path: str, settings: Settings,
         return FileResult(path, error="too deeply nested to analyse")
     error = "; ".join(errors) or None
     if not findings:
-        return FileResult(path, error=error)
+        return FileResult(path, error=error, fixes=[] if fixes else None)
     lines = suppressed_lines(text)
     if lines:
         findings = [f for f in findings if not is_suppressed(
             f, lines, "W6" + f.code[3:])]
-    return FileResult(path, findings, error,
-                      fingerprints=make_fingerprints(findings,
-                                                     text.splitlines()))
+    result = FileResult(path, findings, error,
+                        fingerprints=make_fingerprints(findings,
+                                                       text.splitlines()))
+    if fixes:
+        from nova_secaudit.reporting.fixes import propose_fixes
+
+        result.fixes = propose_fixes(text, path, findings, settings)
+    return result
 
 
-def _check_many(paths: list[str], settings: Settings) -> list[FileResult]:
-    return [check_file(path, settings) for path in paths]
+def _check_many(paths: list[str], settings: Settings,
+                fixes: bool = False) -> list[FileResult]:
+    return [check_file(path, settings, fixes=fixes) for path in paths]
 
 
 def check_paths(paths: Iterable[str], settings: Settings,
                 jobs: int = 1, chunk: int = 16,
                 cache: ResultsCache | None = None,
-                progress: Callable[[int], None] | None = None
-                ) -> Iterator[FileResult]:
+                progress: Callable[[int], None] | None = None,
+                fixes: bool = False) -> Iterator[FileResult]:
     """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
 
     With ``cache``, files whose content, tool and configuration are unchanged
     are not analysed again; ``progress(n)`` is called as n more files finish.
+    ``fixes`` adds each finding's proposed fix (libcst; slower) to results.
     """
     paths = list(paths)
     ready: dict[int, FileResult] = {}
@@ -88,15 +98,15 @@ def check_paths(paths: Iterable[str], settings: Settings,
                 ready[index] = FileResult(path, error=str(exc))
                 continue
             digest = content_digest(data)
-            hit = cache.get(path, digest)
+            hit = cache.get(path, digest, fixes)
             if hit is None:
                 digests[index] = digest
                 contents[index] = data
                 todo.append(index)
             else:
-                findings, prints, error = hit
+                findings, prints, error, proposals = hit
                 ready[index] = FileResult(path, findings, error, prints,
-                                          cached=True)
+                                          cached=True, fixes=proposals)
         if progress and ready:
             progress(len(ready))
     else:
@@ -104,11 +114,11 @@ def check_paths(paths: Iterable[str], settings: Settings,
 
     for index, result in zip(todo, _run(
             [paths[i] for i in todo], [contents.get(i) for i in todo],
-            settings, jobs, chunk, progress)):
+            settings, jobs, chunk, progress, fixes)):
         ready[index] = result
         if cache is not None and index in digests:
             cache.put(result.path, digests[index], result.findings,
-                      result.fingerprints, result.error)
+                      result.fingerprints, result.error, result.fixes)
     if cache is not None:
         cache.save()
     for index in range(len(paths)):
@@ -116,17 +126,19 @@ def check_paths(paths: Iterable[str], settings: Settings,
 
 
 def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
-         jobs: int, chunk: int, progress) -> Iterator[FileResult]:
+         jobs: int, chunk: int, progress, fixes: bool
+         ) -> Iterator[FileResult]:
     if jobs <= 1 or len(paths) <= chunk:
         for path, data in zip(paths, contents):
-            yield check_file(path, settings, data)
+            yield check_file(path, settings, data, fixes)
             if progress:
                 progress(1)
         return
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
         for results in pool.map(_check_many, chunks,
-                                [settings] * len(chunks)):
+                                [settings] * len(chunks),
+                                [fixes] * len(chunks)):
             if progress:
                 progress(len(results))
             yield from results

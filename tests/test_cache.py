@@ -178,3 +178,20 @@ def test_progress_bar_only_on_an_interactive_terminal(corpus, tmp_path, ci):
             "nova-secaudit:" in tty) is (ci is None), tty
     piped = cli(tmp_path / "tree", "--no-cache", ".", env=env)
     assert "nova-secaudit:" not in piped.stderr
+
+
+def test_fix_proposals_are_cached_with_the_findings(tmp_path):
+    pytest.importorskip("libcst")
+    seed = tmp_path / "seed.py"
+    seed.write_bytes((FIXTURES / "nova_context_seed.py").read_bytes())
+    paths = [str(seed)]
+    plain = ResultsCache(EVERY, tmp_path / "c")
+    list(check_paths(paths, EVERY, cache=plain))
+    asked = ResultsCache(EVERY, tmp_path / "c")
+    first = list(check_paths(paths, EVERY, cache=asked, fixes=True))
+    assert asked.misses == 1  # stored without fixes: computed again
+    assert any(first[0].fixes)
+    again = ResultsCache(EVERY, tmp_path / "c")
+    second = list(check_paths(paths, EVERY, cache=again, fixes=True))
+    assert again.hits == 1 and second[0].fixes == first[0].fixes
+    assert len(second[0].fixes) == len(second[0].findings)

@@ -31,13 +31,16 @@ class FixProposal(NamedTuple):
     replacements: list[Replacement]
 
 
-def fixed_text(text: str, path: str, found: Finding, settings) -> str | None:
+def fixed_text(text: str, path: str, found: Finding, settings,
+               module=None) -> str | None:
     """The file's text after the codemod fixes ``found`` alone, or None.
 
     Uses the codemod registry (``codemods.CODEMOD_FOR``) and narrows the
     command's own engine run (``FindingCodemod.engine_findings``) to the one
     finding, so each reported result gets exactly its own fix; the result
     must pass ``fixing.verify`` (parses and compiles) like ``fix`` output.
+    ``module`` is the file's libcst tree when the caller already parsed it
+    (libcst trees are immutable, so one parse serves every finding).
     """
     try:
         from libcst import parse_module
@@ -54,7 +57,9 @@ def fixed_text(text: str, path: str, found: Finding, settings) -> str | None:
     try:
         codemod = one(CodemodContext(filename=path), settings=settings,
                       codes=[found.code])
-        new_text = codemod.transform_module(parse_module(text)).code
+        if module is None:
+            module = parse_module(text)
+        new_text = codemod.transform_module(module).code
     except SkipFile:
         return None
     except Exception:  # noqa: BLE001 - a report must not die of a codemod
@@ -92,23 +97,78 @@ def unified_diff(path: str, before: str, after: str) -> str:
         fromfile=f"a/{path}", tofile=f"b/{path}"))
 
 
+def propose_fixes(text: str, path: str, findings, settings
+                  ) -> list[FixProposal | None]:
+    """One proposal (or None) per finding of one file, same order.
+
+    The runner calls this in its worker processes when the output format
+    shows fixes, so the libcst work runs in parallel and lands in the
+    results cache with the findings.
+    """
+    proposals: list[FixProposal | None] = []
+    module = None
+    parsed = False
+    for found in findings:
+        rule = RULES_BY_CODE.get(found.code)
+        if rule is None or rule.fix is FixSafety.NONE:
+            proposals.append(None)
+            continue
+        if not parsed:
+            parsed = True
+            try:
+                from libcst import parse_module
+
+                module = parse_module(text)
+            except Exception:  # noqa: BLE001 - no libcst, or unparsable
+                module = None
+            if module is None:
+                return [None] * len(findings)
+        after = fixed_text(text, path, found, settings, module)
+        if after is None:
+            proposals.append(None)
+            continue
+        safety = "safe" if rule.fix is FixSafety.SAFE else \
+            "unsafe: review before applying"
+        proposals.append(FixProposal(
+            f"{rule.code} {rule.symbol} codemod ({safety})",
+            unified_diff(path, text, after), replacements(text, after)))
+    return proposals
+
+
+def proposal_to_json(proposal: FixProposal | None):
+    if proposal is None:
+        return None
+    return [proposal.description, proposal.diff,
+            [list(r) for r in proposal.replacements]]
+
+
+def proposal_from_json(data) -> FixProposal | None:
+    if data is None:
+        return None
+    description, diff, changes = data
+    return FixProposal(str(description), str(diff),
+                       [Replacement(int(a), int(b), str(c))
+                        for a, b, c in changes])
+
+
 def proposed_fix(report, found: Finding) -> FixProposal | None:
-    """The codemod's fix for ``found`` (memoised on the report)."""
+    """The codemod's fix for ``found``: from the run's results when the
+    runner computed them, else worked out here (memoised per file)."""
     rule = RULES_BY_CODE.get(found.code)
     if rule is None or rule.fix is FixSafety.NONE:
         return None
     memo = report.__dict__.setdefault("_fix_memo", {})
-    key = (found, found.message)
-    if key not in memo:
-        memo[key] = None
+    if not memo:
+        for result in report.results:
+            if result.fixes is not None:
+                memo.update(zip(result.findings, result.fixes))
+        memo[None] = None  # built
+    if found not in memo:
         text = report.source(found.path)
-        after = None if text is None else fixed_text(
-            text, found.path, found, report.settings)
-        if after is not None:
-            safety = "safe" if rule.fix is FixSafety.SAFE else \
-                "unsafe: review before applying"
-            memo[key] = FixProposal(
-                f"{rule.code} {rule.symbol} codemod ({safety})",
-                unified_diff(found.path, text, after),
-                replacements(text, after))
-    return memo[key]
+        same_file = [f for r in report.results if r.path == found.path
+                     for f in r.findings] or [found]
+        proposals = [None] * len(same_file) if text is None else \
+            propose_fixes(text, found.path, same_file, report.settings)
+        memo.update(zip(same_file, proposals))
+        memo.setdefault(found, None)
+    return memo[found]
