@@ -67,7 +67,7 @@ class ResultsCache:
         self.shard = self.directory / f"results-{key[:24]}.json"
         self.hits = self.misses = 0
         self._entries: dict[str, list] = self._load()
-        self._dirty = False
+        self._updated: dict[str, list] = {}
 
     def _load(self) -> dict:
         try:
@@ -107,16 +107,20 @@ class ResultsCache:
             error: str | None, fixes=None) -> None:
         from nova_secaudit.reporting.fixes import proposal_to_json
 
-        self._entries[path] = [
+        self._updated[path] = self._entries[path] = [
             digest, [finding_to_json(f) for f in findings],
             list(fingerprints), error,
             None if fixes is None else [proposal_to_json(p) for p in fixes]]
-        self._dirty = True
 
     def save(self) -> None:
-        """Write the shard atomically (concurrent runs never see half)."""
-        if not self._dirty:
+        """Write the shard atomically (concurrent runs never see half).
+
+        Entries another run saved meanwhile are kept: pre-commit runs
+        several batches of files at once over the same cache.
+        """
+        if not self._updated:
             return
+        self._entries = {**self._load(), **self._updated}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             _mark_directory(self.directory)
@@ -128,7 +132,7 @@ class ResultsCache:
             os.replace(temporary, self.shard)
         except OSError:
             return  # a read-only tree still gets its results, uncached
-        self._dirty = False
+        self._updated = {}
 
 
 def _mark_directory(directory: Path) -> None:

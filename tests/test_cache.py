@@ -195,3 +195,14 @@ def test_fix_proposals_are_cached_with_the_findings(tmp_path):
     second = list(check_paths(paths, EVERY, cache=again, fixes=True))
     assert again.hits == 1 and second[0].fixes == first[0].fixes
     assert len(second[0].fixes) == len(second[0].findings)
+
+
+def test_concurrent_runs_keep_each_others_entries(corpus, tmp_path):
+    first, second = corpus[:5], corpus[5:9]
+    one = ResultsCache(EVERY, tmp_path / "c")
+    two = ResultsCache(EVERY, tmp_path / "c")  # both loaded an empty shard
+    list(check_paths(first, EVERY, cache=one))
+    list(check_paths(second, EVERY, cache=two))
+    both = ResultsCache(EVERY, tmp_path / "c")
+    list(check_paths(first + second, EVERY, cache=both))
+    assert both.hits == len(first + second)
