@@ -570,3 +570,15 @@ except Exception as e:
             if n.id == "e" and isinstance(parent_of(n), ast.Call)
             and parent_of(n).func.id == "print"]
     assert [is_narrowed(u, handler, facts) for u in uses] == [True, False]
+
+
+def test_nsa301_exc_info_type_names_the_handler_binding():
+    [found] = _findings("""
+def call(fn):
+    try:
+        return fn()
+    except ks_exc.ConnectFailure as e:
+        exc_class, _, _ = sys.exc_info()
+        raise exc_class('unreachable: %s' % e)
+""", "NSA301")
+    assert found.fix_args == {"type": "ks_exc.ConnectFailure", "name": "e"}

@@ -642,7 +642,8 @@ def original_type_wrap(call: ast.AST, facts
         handler = next(enclosing_handlers(func), None)
         value_name = next((n for n, i in _sys_exc_names(
             enclosing_function(func), facts).items() if i == 1), "")
-        return handler, value_name
+        return handler, value_name or (handler.name if handler and
+                                       handler.name else "")
     if isinstance(target, ast.Name):
         handler = caught_exception(target, facts)
         if handler is not None:
