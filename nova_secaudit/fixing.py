@@ -185,9 +185,7 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         return result
     result.changed = True
     if options.diff:
-        result.diff = "".join(difflib.unified_diff(
-            text.splitlines(True), new_text.splitlines(True),
-            fromfile=path, tofile=path))
+        result.diff = unified_diff(text, new_text, path)
     if options.write:
         try:
             write_atomically(path, new_data, expected=data)
@@ -196,6 +194,27 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
             result.changed = False
             result.fixes.clear()
     return result
+
+
+def _patch_lines(text: str) -> list[str]:
+    # Lines as patch(1) and git count them: split on LF only. (splitlines()
+    # would also split on form feeds, lone CRs, U+2028, ... and shift every
+    # hunk after them.)
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + \
+        ([lines[-1]] if lines[-1] else [])
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A unified diff that patch(1) and ``git apply`` accept, with the
+    ``\\ No newline at end of file`` marker where a file lacks one."""
+    out = []
+    for line in difflib.unified_diff(_patch_lines(old), _patch_lines(new),
+                                     fromfile=path, tofile=path):
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
 
 
 def is_read_only(path: str, info: os.stat_result | None = None) -> bool:
