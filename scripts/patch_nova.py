@@ -45,8 +45,17 @@ from nova_secaudit.engine import check
 from nova_secaudit.releases import cache_root, fetch_release
 from nova_secaudit.settings import Settings
 
-# Test tools whose pins are about linting Nova itself, not running it.
-SKIPPED_TEST_REQUIREMENTS = ("hacking", "bandit", "coverage")
+# Test tools that only measure or lint Nova; hacking stays (test_hacking
+# imports pycodestyle, and stestr's discovery imports every test module).
+SKIPPED_TEST_REQUIREMENTS = ("bandit", "coverage")
+# Nova's tox extras for the unit tests (pyproject optional-dependencies).
+EXTRAS = ("zVMCloudConnector>=1.3.0", "oslo.vmware>=3.6.0")
+# tox.ini [testenv] + [testenv:py3] settings for the unit tests.
+TEST_ENV = {"LANGUAGE": "en_US", "LC_ALL": "C.UTF-8",
+            "OS_STDOUT_CAPTURE": "1", "OS_STDERR_CAPTURE": "1",
+            "OS_TEST_TIMEOUT": "160", "PYTHONDONTWRITEBYTECODE": "1",
+            "NOVA_RAISE_ON_GREENLET_LEAK": "True",
+            "OS_NOVA_DISABLE_EVENTLET_PATCHING": "False"}
 ALWAYS_TESTED = {"nova/context.py": "nova/tests/unit/test_context.py",
                  "nova/utils.py": "nova/tests/unit/test_utils.py"}
 
@@ -174,12 +183,12 @@ def nova_venv(source: Path, version: str) -> Path:
         if not line.strip().startswith(SKIPPED_TEST_REQUIREMENTS)))
     subprocess.run([str(python), "-m", "pip", "install", "-q",
                     "-r", str(source / "requirements.txt"),
-                    "-r", str(requirements)], check=True)
+                    "-r", str(requirements), *EXTRAS], check=True)
     # Nova itself, for its metadata and entry points; the tests import
     # the copy under test first (stestr's top_dir is the copy).
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
                     str(source)], check=True)
-    (venv / ".complete").write_text("ok\n")
+    (venv / ".complete").write_text(" ".join(EXTRAS) + "\n")
     return python
 
 
@@ -207,7 +216,7 @@ def run_tests(python: Path, tree: Path, modules: list[str],
               jobs: int) -> dict:
     names = [m[:-3].replace("/", ".") for m in modules]
     pattern = "^(" + "|".join(re.escape(n) + r"\." for n in names) + ")"
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", OS_TEST_TIMEOUT="160")
+    env = dict(os.environ, **TEST_ENV)
     shutil.rmtree(tree / ".stestr", ignore_errors=True)
     run([str(python), "-m", "stestr", "init"], cwd=tree, env=env)
     started = time.monotonic()
