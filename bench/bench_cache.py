@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,12 +30,26 @@ from pathlib import Path
 from nova_secaudit.releases import package_dir, parse_spec
 
 
-def run(tree: Path, cache_dir: Path, jobs: int, fmt: str
-        ) -> tuple[float, str]:
+def snapshot(scratch: Path) -> Path:
+    """A frozen copy of the package: the cache key includes a hash of the
+    tool's own code, so edits made meanwhile in a shared checkout would
+    otherwise (rightly) invalidate the cache between the two runs."""
+    import nova_secaudit
+
+    target = scratch / "snapshot"
+    shutil.copytree(Path(nova_secaudit.__file__).resolve().parent,
+                    target / "nova_secaudit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def run(tree: Path, cache_dir: Path, jobs: int, fmt: str,
+        pythonpath: Path) -> tuple[float, str]:
     command = [sys.executable, "-m", "nova_secaudit.cli", "check",
                "--exit-zero", "--jobs", str(jobs), "--cache-dir",
                str(cache_dir), "--format", fmt, str(tree)]
     env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PYTHONPATH"] = str(pythonpath)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
@@ -63,9 +78,12 @@ def main(argv=None) -> int:
     cold_best = warm_best = float("inf")
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="nsa-bench-") as scratch:
+            frozen = snapshot(Path(scratch))
             cache_dir = Path(scratch) / ".nova-secaudit-cache"
-            cold, cold_out = run(tree, cache_dir, args.jobs, args.format)
-            warm, warm_out = run(tree, cache_dir, args.jobs, args.format)
+            cold, cold_out = run(tree, cache_dir, args.jobs, args.format,
+                                 frozen)
+            warm, warm_out = run(tree, cache_dir, args.jobs, args.format,
+                                 frozen)
         if cold_out != warm_out:
             print("cached output differs from the uncached output",
                   file=sys.stderr)

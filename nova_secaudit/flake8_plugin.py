@@ -44,7 +44,10 @@ class NovaSecAuditPlugin:
             raise SystemExit(f"nova-secaudit: error: {exc}") from None
 
     def run(self):
-        rules = [rule(self.settings) for rule in ALL_RULES]
+        # flake8 selects codes itself (opt-in ones via its default ignore);
+        # our own section's select/ignore/per-file-ignores apply on top.
+        rules = [rule(self.settings) for rule in ALL_RULES
+                 if self.settings.is_enabled(rule.code, True, self.filename)]
         for found in check(self.tree, self.filename, self.settings, rules,
                            source=self.source):
             yield (found.line, found.col, f"{found.code} {found.message}",

@@ -88,7 +88,10 @@ def _make_checker(family, with_options: bool):
         settings = _settings(self.linter, node.file or ".")
         for found in _module_findings(node, settings):
             rule = codes.get(found.code)
-            if rule is not None:
+            # pylint's --enable/--disable decide opt-in rules; our own
+            # section's select/ignore/per-file-ignores apply on top.
+            if rule is not None and settings.is_enabled(
+                    rule.code, True, node.file or ""):
                 self.add_message(rule.symbol, line=found.line,
                                  col_offset=found.col, args=(found.message,))
 

@@ -72,8 +72,9 @@ def _run(args, cwd):
 def findings(front_end: str, root, extra=()) -> set[tuple[int, str]]:
     codes = "NSA101,NSA201"
     if front_end == "cli":
+        # No --select: it would override the configuration under test.
         out = _run(["-m", "nova_secaudit.cli", "check", "--no-cache",
-                    f"--select={codes}", "svc.py"], root).stdout
+                    "svc.py"], root).stdout
     elif front_end == "flake8":
         out = _run(["-m", "flake8", f"--select={codes}", *extra, "svc.py"],
                    root).stdout
@@ -127,3 +128,19 @@ def test_pylint_bad_config_names_the_key(tmp_path):
         cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode != 0
     assert "lock-nmes: unknown key" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("front_end", ["cli", "flake8", "pylint"])
+@pytest.mark.parametrize("key", ["per-file-ignores = svc.py:NSA101",
+                                 "ignore = NSA10", "select = NSA2"],
+                         ids=["per-file-ignores", "ignore", "select"])
+def test_selection_in_our_section_applies_to_every_front_end(
+        tmp_path, front_end, key):
+    (tmp_path / "svc.py").write_text(SOURCE)
+    (tmp_path / "tox.ini").write_text(
+        "[nova-secaudit]\nexecutor-factories = nova.utils.create_executor"
+        f"\n{key}\n")
+    assert FACTORY_FINDING not in findings(front_end, tmp_path)
+    (tmp_path / "tox.ini").write_text(
+        "[nova-secaudit]\nexecutor-factories = nova.utils.create_executor\n")
+    assert FACTORY_FINDING in findings(front_end, tmp_path)
