@@ -53,13 +53,14 @@ def test_only_the_reported_call_changes_not_its_suppressed_twin():
                                     "x = '😀'; "],
                          ids=["latin", "cjk", "astral"])
 def test_byte_columns_are_converted_to_characters(prefix):
-    source = ("from futurist import ThreadPoolExecutor as T\n\n" + prefix +
-              "y = T(); z = T(2)\n")
+    source = ("from futurist import ThreadPoolExecutor\n\n" + prefix +
+              "y = ThreadPoolExecutor(); z = ThreadPoolExecutor(2)\n")
     found = findings(source, {"NSA101"})
     assert len(found) == 1 and found[0].col > len(prefix) + 4  # bytes
     after, fixed = run_commands(source, {"NSA101"})
     assert fixed == {"NSA101": 1}
-    assert prefix + "y = T(max_workers=8); z = T(2)\n" in after
+    assert prefix + "y = ThreadPoolExecutor(max_workers=8); " \
+        "z = ThreadPoolExecutor(2)\n" in after
 
 
 def test_output_compiles_and_engine_finds_no_fixed_code():
