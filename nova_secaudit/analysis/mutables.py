@@ -19,7 +19,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
 from nova_secaudit.analysis.functions import (
     assigned_names, parameter_names, walk_local)
 
@@ -95,17 +96,12 @@ class ModuleState:
     class_mutables: dict[str, dict[str, ast.AST]] = field(
         default_factory=dict)
     classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
+    # every attribute name of every class-level mutable: a cheap pre-test
+    class_attributes: set[str] = field(default_factory=set)
 
 
 def module_state(facts) -> ModuleState:
-    """The module's globals and mutables (``facts.memo`` this).
-
-    Rules asking about shared state look at expression parents (name
-    resolution walks them), so the expression tier of the index is built.
-    """
-    expand = getattr(facts, "expand", None)
-    if expand is not None:
-        expand()
+    """The module's globals and mutables (``facts.memo`` this)."""
     state = ModuleState()
     tree = facts.tree
     for name, value in _bindings(getattr(tree, "body", [])):
@@ -118,7 +114,24 @@ def module_state(facts) -> ModuleState:
                  if is_mutable_value(value, facts)}
         if found:
             state.class_mutables.setdefault(cls.name, {}).update(found)
+            state.class_attributes.update(found)
     return state
+
+
+def global_declarations(facts) -> dict[int, frozenset[str]]:
+    """id(function) -> names it declares ``global`` (``facts.memo``)."""
+    declared: dict[int, set[str]] = {}
+    for stmt in facts.nodes(ast.Global):
+        func = enclosing_function(stmt)
+        if func is not None:
+            declared.setdefault(id(func), set()).update(stmt.names)
+    return {key: frozenset(names) for key, names in declared.items()}
+
+
+def declared_global_names(facts) -> frozenset[str]:
+    """Every name some function of the module declares ``global``."""
+    return frozenset(name for names in facts.memo(global_declarations)
+                     .values() for name in names)
 
 
 class FunctionNames:
@@ -181,9 +194,9 @@ def global_reference(name: str, node: ast.AST) -> bool:
     return True
 
 
-def declares_global(func, name: str) -> bool:
+def declares_global(func, name: str, facts) -> bool:
     """Whether ``func`` itself declares ``global name``."""
-    return name in function_names(func).declared_global
+    return name in facts.memo(global_declarations).get(id(func), ())
 
 
 def self_assigned_attributes(cls: ast.ClassDef) -> set[str]:
@@ -249,24 +262,29 @@ def lock_name_for(name: str) -> str:
     return f"_{base}_LOCK"
 
 
-def shared_container(expr: ast.AST, facts) -> SharedTarget | None:
+def shared_container(expr: ast.AST, facts,
+                     at: ast.AST | None = None) -> SharedTarget | None:
     """The module- or class-level mutable ``expr`` names, if any.
 
     ``expr`` is a ``Name`` of a module-level mutable (not shadowed), or
     ``cls.X`` / ``ClassName.X`` / ``self.X`` (no method assigns self.X) of
-    a class-level mutable.
+    a class-level mutable. ``at`` is the statement or call holding
+    ``expr``, whose scope decides what the name refers to (defaults to
+    ``expr``, which then needs its parents indexed).
     """
     state = facts.memo(module_state)
+    at = at or expr
     if isinstance(expr, ast.Name):
-        if expr.id in state.mutables and global_reference(expr.id, expr):
+        if expr.id in state.mutables and global_reference(expr.id, at):
             return SharedTarget(expr.id, "module", lock_name_for(expr.id))
         return None
     if not isinstance(expr, ast.Attribute) or \
-            not isinstance(expr.value, ast.Name) or not state.class_mutables:
+            expr.attr not in state.class_attributes or \
+            not isinstance(expr.value, ast.Name):
         return None
     owner, attr = expr.value.id, expr.attr
     if owner in ("self", "cls"):
-        cls = enclosing_class(expr)
+        cls = enclosing_class(at)
         if cls is None or attr not in state.class_mutables.get(cls.name, {}):
             return None
         if owner == "self" and attr in self_assigned_attributes(cls):
@@ -274,6 +292,6 @@ def shared_container(expr: ast.AST, facts) -> SharedTarget | None:
         return SharedTarget(f"{cls.name}.{attr}", "class",
                             lock_name_for(attr))
     if attr in state.class_mutables.get(owner, {}) and \
-            global_reference(owner, expr):
+            global_reference(owner, at):
         return SharedTarget(f"{owner}.{attr}", "class", lock_name_for(attr))
     return None

@@ -10,7 +10,9 @@ a lock acquired before it (``L.acquire(); try: ... finally: L.release()``).
 Initialisation code runs once, at import time, before threads exist: module
 top level and class bodies, ``if __name__ == "__main__":`` blocks, functions
 referenced only from module top level (called there or applied there as
-decorators: import-time registration), and configured init-function names.
+decorators: import-time registration), registration decorators used from
+other modules (see :func:`is_registration_decorator`), class-definition
+hooks, and configured init-function names.
 """
 
 from __future__ import annotations
@@ -182,8 +184,10 @@ def _import_time_functions(facts) -> frozenset[str]:
     """Top-level functions referenced only from module-level code.
 
     A function used as a decorator of a module-level def/class, or called
-    at module top level, and never mentioned inside any function or class
-    body, only ever runs at import time.
+    at module top level, and never mentioned inside any function body,
+    only ever runs at import time. (One walk of the module, tracking
+    whether it is inside a function body; asked only when a candidate
+    finding sits in a top-level function.)
     """
     tree = facts.tree
     top = {stmt.name for stmt in getattr(tree, "body", ())
@@ -191,28 +195,81 @@ def _import_time_functions(facts) -> frozenset[str]:
     if not top:
         return frozenset()
     at_module, elsewhere = set(), set()
-    for name in facts.nodes(ast.Name):
-        if name.id not in top or not isinstance(name.ctx, ast.Load):
+    stack = [(child, False) for child in ast.iter_child_nodes(tree)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, inside = pop()
+        if isinstance(node, ast.Name):
+            if node.id in top and isinstance(node.ctx, ast.Load):
+                (elsewhere if inside else at_module).add(node.id)
             continue
-        if _runs_at_import(name):
-            at_module.add(name.id)
-        else:
-            elsewhere.add(name.id)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.Lambda)):
+            args = node.args
+            for default in args.defaults + \
+                    [d for d in args.kw_defaults if d is not None]:
+                push((default, inside))
+            if isinstance(node, ast.Lambda):
+                push((node.body, True))
+                continue
+            for decorator in node.decorator_list:
+                push((decorator, inside))
+            for stmt in node.body:
+                push((stmt, True))
+            continue
+        for child in ast.iter_child_nodes(node):
+            push((child, inside))
     return frozenset(at_module - elsewhere)
 
 
-def _runs_at_import(node: ast.AST) -> bool:
-    """Whether ``node`` is evaluated at import time: outside any function
-    body (decorators and defaults of top-level defs count), or in a
-    ``__main__`` block."""
-    child = node
-    for parent in ancestors(node):
-        if isinstance(parent, FUNCTION_TYPES):
-            if isinstance(parent, ast.Lambda) or \
-                    child not in parent.decorator_list:
-                return False
-        child = parent
-    return True
+REGISTRATION_TOKENS = frozenset({"register", "registry", "registered"})
+DECORATED_PARAMETERS = frozenset({"cls", "klass", "class_", "func", "fn",
+                                  "function", "f", "decorated"})
+CLASS_INIT_HOOKS = frozenset({"__init_subclass__", "__set_name__",
+                              "__class_getitem__"})
+
+
+def _parameters(func) -> list[str]:
+    args = func.args
+    return [a.arg for a in args.posonlyargs + args.args]
+
+
+def is_registration_decorator(func, class_level: bool) -> bool:
+    """A decorator that records what it decorates and hands it back.
+
+    Shape: every ``return`` gives back the decorated parameter unchanged,
+    and the function says it registers (a register/registry token) or its
+    parameter is named like a decorated object (``cls``, ``func``...).
+    Such functions run when the decorated module is imported (nova's
+    NovaObjectRegistry.register_notification, cinder's
+    ``interface.volumedriver``), not per request.
+    """
+    if isinstance(func, ast.Lambda):
+        return False
+    params = _parameters(func)
+    if class_level and params and params[0] in ("cls", "self"):
+        params = params[1:]
+    if len(params) != 1:
+        return False
+    param = params[0]
+    returns = [n for n in ast.walk(func) if isinstance(n, ast.Return)]
+    if not returns or not all(isinstance(r.value, ast.Name) and
+                              r.value.id == param for r in returns):
+        return False
+    return param in DECORATED_PARAMETERS or any(
+        t in REGISTRATION_TOKENS for t in name_tokens(func.name))
+
+
+def _is_class_init_hook(func, cls) -> bool:
+    """``__init_subclass__`` and classmethods named ``*_init`` (cinder's
+    ``cinder_ovo_cls_init``) run once per class, when it is defined."""
+    if func.name in CLASS_INIT_HOOKS:
+        return True
+    if func.name.startswith("__"):
+        return False
+    is_classmethod = any(dotted_name(d) == "classmethod"
+                         for d in func.decorator_list)
+    return is_classmethod and "init" in name_tokens(func.name)
 
 
 def is_init_code(node: ast.AST, facts) -> bool:
@@ -229,7 +286,13 @@ def is_init_code(node: ast.AST, facts) -> bool:
             return True
     if outer is None:
         return True
-    if isinstance(outer, ast.Lambda) or \
-            not isinstance(parent_of(outer), ast.Module):
+    if isinstance(outer, ast.Lambda):
         return False
-    return outer.name in facts.memo(_import_time_functions)
+    holder = parent_of(outer)
+    if isinstance(holder, ast.ClassDef):
+        return is_registration_decorator(outer, class_level=True) or \
+            _is_class_init_hook(outer, holder)
+    if not isinstance(holder, ast.Module):
+        return False
+    return outer.name in facts.memo(_import_time_functions) or \
+        is_registration_decorator(outer, class_level=False)

@@ -50,7 +50,7 @@ METADATA_LAST_TOKENS = frozenset({
     "errors",
     # Additions found on real code (metadata about a secret, not the secret):
     "opt", "opts", "group", "enabled", "required", "policy", "prefix",
-    "field", "fields", "manager", "class", "cls", "plugin", "label", "at",
+    "field", "fields", "class", "cls", "plugin", "label", "at",
     "version", "method", "methods", "mode",
 })
 PAGING_FIRST_TOKENS = frozenset({"continuation", "next", "page", "marker",
@@ -58,6 +58,15 @@ PAGING_FIRST_TOKENS = frozenset({"continuation", "next", "page", "marker",
                                  "no", "get", "check", "validate", "set",
                                  "create", "delete", "update", "generate",
                                  "verify"})
+# "token" after one of these names a piece of text, not a credential
+# (nova's metadata handler splits a request path into ``path_tokens``).
+TEXT_TOKEN_QUALIFIERS = frozenset({"path", "word", "words", "text", "lexer",
+                                   "lex", "parse", "parser", "split",
+                                   "syntax", "string", "query"})
+# Tokens of constants naming an error or a category about secrets
+# (libvirt's VIR_ERR_NO_SECRET, VIR_FROM_SECRET).
+ERROR_CODE_TOKENS = frozenset({"err", "error", "no", "invalid", "missing",
+                               "from", "vir", "not"})
 URL_TOKENS = frozenset({"url", "uri", "connection", "dsn"})
 # Credential constructors: matched on the qualified name when it resolves,
 # else on the called attribute's name (nova's own rpc/db wrappers).
@@ -96,15 +105,56 @@ def _name_is_sensitive(identifier: str, extra: tuple[str, ...]) -> bool:
     if not tokens or tokens[-1] in METADATA_LAST_TOKENS or \
             tokens[0] in PAGING_FIRST_TOKENS:
         return False
-    if any(t in SECRET_TOKENS for t in tokens):
-        return True
+    if stripped.isupper() and any(t in ERROR_CODE_TOKENS for t in tokens):
+        return False
+    for index, token in enumerate(tokens):
+        if token in SECRET_TOKENS:
+            if token.startswith("token") and index and \
+                    tokens[index - 1] in TEXT_TOKEN_QUALIFIERS:
+                continue
+            return True
     return any(tokens[-len(name):] == name for name in SECRET_NAME_TOKENS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_metadata_name(identifier: str) -> bool:
+    tokens = name_tokens(identifier.strip("_"))
+    return bool(tokens) and tokens[-1] in METADATA_LAST_TOKENS
+
+
+# Every sensitive token or name contains one of these: a cheap pre-test.
+_STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
+          "connection", "url")
 
 
 def is_sensitive_name(identifier: str, settings=None) -> bool:
     """Whether an identifier (or a dict key) names a secret."""
-    extra = tuple(settings.sensitive_names) if settings is not None else ()
-    return _name_is_sensitive(identifier, extra)
+    extra = settings.sensitive_names if settings is not None else ()
+    if not extra:
+        lowered = identifier.lower()
+        if not any(stem in lowered for stem in _STEMS):
+            return False
+    return _name_is_sensitive(identifier, tuple(extra))
+
+
+_PLAIN_VERDICTS: dict[str, bool] = {}
+_PLAIN_SECRETS: set[str] = set()
+
+
+def sensitive_names_among(words, settings=None) -> frozenset[str]:
+    """The sensitive ones among many identifiers (set operations; each
+    distinct identifier is judged once per process when no names are
+    configured)."""
+    words = set(words)
+    extra = settings.sensitive_names if settings is not None else ()
+    if extra:
+        return frozenset(w for w in words if is_sensitive_name(w, settings))
+    unknown = words.difference(_PLAIN_VERDICTS)
+    for word in unknown:
+        verdict = _PLAIN_VERDICTS[word] = is_sensitive_name(word)
+        if verdict:
+            _PLAIN_SECRETS.add(word)
+    return frozenset(words.intersection(_PLAIN_SECRETS))
 
 
 def is_url_name(identifier: str) -> bool:
@@ -184,7 +234,22 @@ class SecretFlow(ValueFlow):
     def carries(self, expr, at=None):
         if isinstance(expr, ast.Attribute):
             return self.is_source(expr)
+        if isinstance(expr, ast.Name) and _is_metadata_name(expr.id):
+            return False  # ``for secret_uuid in secrets``: an id, not a secret
         return super().carries(expr, at)
+
+    def _bind(self, targets, value, at):
+        # ``for key, value in secrets.items()``: the key is a name, not a
+        # secret; only the value carries.
+        if len(targets) == 1 and isinstance(targets[0], ast.Tuple) and \
+                len(targets[0].elts) == 2 and isinstance(value, ast.Call) and \
+                isinstance(value.func, ast.Attribute) and \
+                value.func.attr == "items":
+            key, item = targets[0].elts
+            super()._bind([key], ast.Constant(value=None), at)
+            super()._bind([item], value, at)
+            return
+        super()._bind(targets, value, at)
 
     def _call_carries(self, call, at):
         if self.url_mode and is_masker_call(call, self.facts) and \

@@ -12,13 +12,16 @@ Fix data (for the codemod):
 from __future__ import annotations
 
 import ast
+import re
 
 from nova_secaudit.analysis import enclosing_function
-from nova_secaudit.analysis.logs import logging_method
+from nova_secaudit.analysis.functions import assigned_names, walk_local
+from nova_secaudit.analysis.logs import LOG_LEVELS, logging_method
 from nova_secaudit.analysis.mutables import (
-    declares_global, global_reference, module_state)
+    declared_global_names, declares_global, global_reference, module_state)
 from nova_secaudit.analysis.sensitive import (
-    is_sensitive_expression, secret_flow)
+    CREDENTIAL_CALL_NAMES, is_sensitive_expression, secret_flow,
+    sensitive_names_among)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -29,25 +32,113 @@ EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "remove",
                               "discard", "popleft", "__delitem__"})
 # Logging keywords that carry no message text.
 NON_TEXT_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel"})
-_SENSITIVE_SCOPES = "_nsa_sensitive_scopes"
 
 
 def _scope_of(node: ast.AST, facts):
     return enclosing_function(node) or facts.tree
 
 
-def sensitive_scopes(facts) -> frozenset[int]:
-    """ids of functions (or the module) that mention a secret at all.
+# Identifiers (and dash-separated constant keys) in a function's text.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_MENTIONS = "_nsa_mentions_secret"
 
-    Secrets are rare: checking names once per module lets the rules skip
-    the value flow of every other function.
-    """
-    scopes = set()
-    for node_type in (ast.Name, ast.Attribute, ast.Subscript, ast.Call):
-        for node in facts.nodes(node_type):
-            if is_sensitive_expression(node, facts):
-                scopes.add(id(_scope_of(node, facts)))
-    return frozenset(scopes)
+
+def _split_lines(facts) -> list[str]:
+    return facts.source.splitlines()
+
+
+def _scope_text(facts, scope) -> str | None:
+    source = facts.source
+    if source is None or scope is facts.tree:
+        return source
+    lines = facts.memo(_split_lines)
+    return "\n".join(lines[scope.lineno - 1:scope.end_lineno])
+
+
+def _secret_words(facts) -> frozenset[str]:
+    """Identifiers of the module's text that name a secret or a credential
+    constructor (each distinct identifier judged once)."""
+    words = set(_IDENTIFIER.findall(facts.source))
+    return sensitive_names_among(words, facts.settings) | \
+        words.intersection(CREDENTIAL_CALL_NAMES)
+
+
+def _module_mentions_secret(facts) -> bool:
+    return facts.source is None or bool(facts.memo(_secret_words))
+
+
+def mentions_secret(scope, facts) -> bool:
+    """Whether function ``scope`` (or the module's own code) may mention a
+    secret: a sensitive name, attribute, constant key or a credential
+    constructor. With the source text at hand this reads the identifiers
+    of the function's lines (a superset: comments and strings count);
+    otherwise it walks the function. Memoised on the scope node; a gate
+    before building the function's value flow."""
+    cached = getattr(scope, _MENTIONS, None)
+    if cached is not None:
+        return cached
+    text = _scope_text(facts, scope)
+    if text is not None:
+        words = facts.memo(_secret_words)
+        found = bool(words) and not words.isdisjoint(
+            _IDENTIFIER.findall(text))
+    else:
+        found = any(is_sensitive_expression(node, facts)
+                    for node in walk_local(scope)
+                    if isinstance(node, (ast.Name, ast.Attribute,
+                                         ast.Subscript, ast.Call)))
+    setattr(scope, _MENTIONS, found)
+    return found
+
+
+def _may_carry(expr: ast.AST, scope, facts) -> bool:
+    """Cheap pre-test before building a function's flow: a secret can only
+    reach ``expr`` through a sensitive name/key/constructor inside it or a
+    name the function (re)binds (attributes of other values never carry
+    one, parameters carry only by their own name)."""
+    bound = None
+    for inner in ast.walk(expr):
+        if is_sensitive_expression(inner, facts):
+            return True
+        if isinstance(inner, ast.Name):
+            if bound is None:
+                bound = _bound_names(scope)
+            if inner.id in bound:
+                return True
+    return False
+
+
+_BOUND = "_nsa_bound_names"
+
+
+def _bound_names(scope) -> frozenset[str]:
+    """Names bound by the statements of ``scope`` (not nested defs):
+    assignment, loop, with and walrus-free targets. Memoised."""
+    cached = getattr(scope, _BOUND, None)
+    if cached is not None:
+        return cached
+    names = set()
+    stack = list(getattr(scope, "body", ()))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                names.update(assigned_names(target))
+        elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign, ast.For,
+                               ast.AsyncFor)):
+            names.update(assigned_names(stmt.target))
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                if item.optional_vars is not None:
+                    names.update(assigned_names(item.optional_vars))
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef)):
+            continue
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            stack.extend(getattr(stmt, field_name, ()))
+    frozen = frozenset(names)
+    setattr(scope, _BOUND, frozen)
+    return frozen
 
 
 def _carries(expr: ast.AST, scope, facts) -> tuple[bool, bool]:
@@ -57,36 +148,88 @@ def _carries(expr: ast.AST, scope, facts) -> tuple[bool, bool]:
     return secret_flow(scope, facts).carries(expr), False
 
 
-def evicted_globals(facts) -> frozenset[str]:
-    """Module globals some function evicts: pop/clear/del/rebinding."""
-    evicted = set()
+def _function_ranges(facts) -> list[tuple[int, int]]:
+    """(first, last) body lines of every def in the module."""
+    ranges = []
+    for node_type in (ast.FunctionDef, ast.AsyncFunctionDef):
+        for func in facts.nodes(node_type):
+            ranges.append((func.body[0].lineno, func.end_lineno))
+    return ranges
+
+
+def _evicted_by_text(facts, name: str) -> bool:
+    """``NAME.pop(``/``.clear(``... or ``del NAME`` on a line inside a
+    function body (any expression position, found without indexing every
+    expression of the module)."""
+    pattern = re.compile(
+        r"(?<![\w.])(?:del\s+%s\b|%s\s*\.\s*(?:%s)\s*\()" % (
+            re.escape(name), re.escape(name),
+            "|".join(sorted(EVICTING_METHODS))))
+    ranges = facts.memo(_function_ranges)
+    lines = facts.memo(_split_lines)
+    for number, line in enumerate(lines, 1):
+        if name in line and pattern.search(line.split("#", 1)[0]) and \
+                any(first <= number <= last for first, last in ranges):
+            return True
+    return False
+
+
+def _evicted_by_nodes(facts, name: str) -> bool:
     for call in facts.nodes(ast.Call):
         func = call.func
         if isinstance(func, ast.Attribute) and \
                 func.attr in EVICTING_METHODS and \
                 isinstance(func.value, ast.Name) and \
+                func.value.id == name and \
                 enclosing_function(call) is not None and \
-                global_reference(func.value.id, func.value):
-            evicted.add(func.value.id)
+                global_reference(name, call):
+            return True
     for delete in facts.nodes(ast.Delete):
         if enclosing_function(delete) is None:
             continue
         for target in delete.targets:
             if isinstance(target, ast.Subscript):
                 target = target.value
-            if isinstance(target, ast.Name) and \
-                    global_reference(target.id, target):
-                evicted.add(target.id)
-    for assign in facts.nodes(ast.Assign):
-        func = enclosing_function(assign)
-        if func is None or isinstance(func, ast.Lambda):
-            continue
-        for target in assign.targets:
-            if isinstance(target, ast.Name) and \
-                    declares_global(func, target.id) and \
+            if isinstance(target, ast.Name) and target.id == name and \
+                    global_reference(name, delete):
+                return True
+    return False
+
+
+def is_evicted(facts, name: str) -> bool:
+    """Whether some function evicts module global ``name``: pop/clear/
+    remove/del on it, or a ``global`` rebinding to a non-secret value."""
+    cache = facts.memo(_eviction_cache)
+    if name in cache:
+        return cache[name]
+    if facts.source is not None:
+        evicted = _evicted_by_text(facts, name)
+    else:
+        evicted = _evicted_by_nodes(facts, name)
+    if not evicted and name in facts.memo(declared_global_names):
+        for assign in facts.nodes(ast.Assign):
+            if not any(isinstance(t, ast.Name) and t.id == name
+                       for t in assign.targets):
+                continue
+            func = enclosing_function(assign)
+            if func is not None and not isinstance(func, ast.Lambda) and \
+                    declares_global(func, name, facts) and \
                     not _carries(assign.value, func, facts)[0]:
-                evicted.add(target.id)
-    return frozenset(evicted)
+                evicted = True
+                break
+    cache[name] = evicted
+    return evicted
+
+
+def _eviction_cache(facts) -> dict[str, bool]:
+    return {}
+
+
+def _top_call(stmt: ast.AST) -> ast.Call | None:
+    """The call a statement makes at its top: ``X.f()``, ``v = X.f()``,
+    ``return X.f()``."""
+    value = getattr(stmt, "value", None)
+    return value if isinstance(value, ast.Call) else None
 
 
 class SecretInGlobalCache(Rule):
@@ -165,35 +308,51 @@ class SecretInGlobalCache(Rule):
                 name="local-dict"),
     )
 
+    statement_only = True
+
+    def applies(self, facts) -> bool:
+        """A module-level mutable or a ``global`` declaration, and a
+        secret named somewhere in the module's text."""
+        state = facts.memo(module_state)
+        return bool(state.mutables or facts.memo(declared_global_names)) \
+            and _module_mentions_secret(facts)
+
     def _report(self, node, name, values, facts):
         scope = _scope_of(node, facts)
-        if id(scope) not in facts.memo(sensitive_scopes):
-            return
-        if name in facts.memo(evicted_globals):
+        if not mentions_secret(scope, facts) or is_evicted(facts, name):
             return
         if any(_carries(value, scope, facts)[0] for value in values):
             yield self.finding(node, facts, fix_data={"global": name},
                                name=name)
 
     def visit_Assign(self, node, facts):
+        mutables = facts.memo(module_state).mutables
+        declared = facts.memo(declared_global_names)
+        if not any(isinstance(t, ast.Name) and t.id in declared or
+                   isinstance(t, ast.Subscript) and
+                   isinstance(t.value, ast.Name) and t.value.id in mutables
+                   for t in node.targets):
+            return
         func = enclosing_function(node)
         if func is None or isinstance(func, ast.Lambda):
             return
-        mutables = facts.memo(module_state).mutables  # indexes expressions
         for target in node.targets:
             if isinstance(target, ast.Subscript) and \
                     isinstance(target.value, ast.Name) and \
                     target.value.id in mutables and \
-                    global_reference(target.value.id, target.value):
+                    global_reference(target.value.id, node):
                 yield from self._report(node, target.value.id,
                                         [node.value], facts)
             elif isinstance(target, ast.Name) and \
-                    declares_global(func, target.id):
+                    declares_global(func, target.id, facts):
                 yield from self._report(node, target.id, [node.value],
                                         facts)
 
-    def visit_Call(self, node, facts):
-        func = node.func
+    def visit_Expr(self, node, facts):
+        call = _top_call(node)
+        if call is None:
+            return
+        func = call.func
         if not isinstance(func, ast.Attribute) or \
                 func.attr not in STORING_METHODS or \
                 not isinstance(func.value, ast.Name):
@@ -201,12 +360,10 @@ class SecretInGlobalCache(Rule):
         name = func.value.id
         if name not in facts.memo(module_state).mutables or \
                 enclosing_function(node) is None or \
-                not global_reference(name, func.value):
+                not global_reference(name, node):
             return
-        values = list(node.args) + [kw.value for kw in node.keywords]
-        if func.attr == "setdefault":
-            values = values[1:]
-        elif func.attr == "insert":
+        values = list(call.args) + [kw.value for kw in call.keywords]
+        if func.attr in ("setdefault", "insert"):
             values = values[1:]
         yield from self._report(node, name, values, facts)
 
@@ -240,6 +397,7 @@ class UnmaskedSecretLogged(Rule):
     message = ("secret {what} {where} unmasked (CWE-532); wrap it in "
                "{masker}")
     fix = FixSafety.SAFE
+    statement_only = True
     bad = (
         Example("from oslo_log import log as logging\n\n"
                 "LOG = logging.getLogger(__name__)\n\n\n"
@@ -304,18 +462,22 @@ class UnmaskedSecretLogged(Rule):
                 name="sqlalchemy-render-hiding-password"),
     )
 
+    def applies(self, facts) -> bool:
+        return _module_mentions_secret(facts)
+
     def _arguments(self, call: ast.Call):
         yield from call.args
         for keyword in call.keywords:
             if keyword.arg not in NON_TEXT_KEYWORDS:
                 yield keyword.value
 
-    def _check(self, call: ast.Call, where: str, facts):
-        scopes = facts.memo(sensitive_scopes)  # indexes expressions first
-        if id(_scope_of(call, facts)) not in scopes:
+    def _check(self, stmt: ast.stmt, call: ast.Call, where: str, facts):
+        scope = _scope_of(stmt, facts)
+        if not mentions_secret(scope, facts):
             return
-        scope = _scope_of(call, facts)
         for argument in self._arguments(call):
+            if not _may_carry(argument, scope, facts):
+                continue
             carries, url = _carries(argument, scope, facts)
             if not carries:
                 continue
@@ -329,14 +491,18 @@ class UnmaskedSecretLogged(Rule):
                                where="logged" if where == "log"
                                else "in exception", masker=masker)
 
-    def visit_Call(self, node, facts):
-        if logging_method(node, facts) is not None:
-            yield from self._check(node, "log", facts)
+    def visit_Expr(self, node, facts):
+        call = _top_call(node)
+        if call is None or not isinstance(call.func, ast.Attribute) or \
+                call.func.attr not in LOG_LEVELS:
+            return
+        if logging_method(call, facts) is not None:
+            yield from self._check(node, call, "log", facts)
 
     def visit_Raise(self, node, facts):
         exc = node.exc
         if isinstance(exc, ast.Call):
-            yield from self._check(exc, "raise", facts)
+            yield from self._check(node, exc, "raise", facts)
 
 
 def _describe(expr: ast.AST) -> str:

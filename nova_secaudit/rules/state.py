@@ -18,8 +18,8 @@ from nova_secaudit.analysis import (
 from nova_secaudit.analysis.functions import walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
-    SharedTarget, declares_global, lock_name_for, module_state,
-    shared_container)
+    SharedTarget, declared_global_names, declares_global, lock_name_for,
+    module_state, shared_container)
 from nova_secaudit.analysis.scopes import is_guarded, is_init_code
 from nova_secaudit.engine import Example, FixSafety, Rule
 
@@ -63,9 +63,11 @@ def _rebinding_target(target: ast.AST, stmt: ast.AST, facts, *,
     init, augmented assignment); otherwise only module-level mutables.
     """
     if isinstance(target, ast.Name):
+        if target.id not in facts.memo(declared_global_names):
+            return None
         func = enclosing_function(stmt)
         if func is None or isinstance(func, ast.Lambda) or \
-                not declares_global(func, target.id):
+                not declares_global(func, target.id, facts):
             return None
         if any_global or target.id in facts.memo(module_state).mutables:
             return _module_global_target(target.id)
@@ -73,7 +75,7 @@ def _rebinding_target(target: ast.AST, stmt: ast.AST, facts, *,
     if isinstance(target, ast.Attribute) and \
             isinstance(target.value, ast.Name) and \
             target.value.id != "self":
-        return shared_container(target, facts)
+        return shared_container(target, facts, at=stmt)
     return None
 
 
@@ -83,15 +85,15 @@ def change_sites(node: ast.AST, facts, any_global: bool = False):
     With ``any_global`` a plain rebinding of any ``global``-declared name
     counts too (NSA202 asks; NSA201 only flags rebinding mutables).
     """
-    if isinstance(node, ast.Call):
-        func = node.func
+    call = getattr(node, "value", None)
+    if isinstance(call, ast.Call):  # X.append(v), v = X.pop(k), return ...
+        func = call.func
         if isinstance(func, ast.Attribute) and \
                 func.attr in MUTATING_METHODS:
-            target = shared_container(func.value, facts)
+            target = shared_container(func.value, facts, at=node)
             if target is not None:
                 yield Site(node, target, f"{func.attr}()",
                            _target_key(func.value))
-        return
     if isinstance(node, ast.Delete):
         targets, action = node.targets, "item deleted"
     elif isinstance(node, ast.Assign):
@@ -100,12 +102,12 @@ def change_sites(node: ast.AST, facts, any_global: bool = False):
         targets, action = [node.target], "item stored"
     elif isinstance(node, ast.AugAssign):
         targets, action = [node.target], "augmented"
-    else:
+    else:  # Expr, Return: only their top call
         return
     for target in targets:
         for element in _elements(target):
             if isinstance(element, ast.Subscript):
-                shared = shared_container(element.value, facts)
+                shared = shared_container(element.value, facts, at=node)
                 if shared is not None:
                     yield Site(node, shared, action,
                                _target_key(element.value))
@@ -118,9 +120,24 @@ def change_sites(node: ast.AST, facts, any_global: bool = False):
             elif not isinstance(node, ast.Delete):
                 shared = _rebinding_target(element, node, facts,
                                            any_global=any_global)
-                if shared is not None:
+                if shared is not None and not _is_lazy_import(node):
                     yield Site(node, shared, "rebound",
                                _target_key(element))
+
+
+IMPORT_CALLS = frozenset({"import_module", "__import__", "try_import",
+                          "import_class", "import_object"})
+
+
+def _is_lazy_import(node: ast.AST) -> bool:
+    """``X = importutils.import_module('guestfs')``: idempotent."""
+    value = getattr(node, "value", None)
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    return name in IMPORT_CALLS
 
 
 def _elements(target: ast.AST):
@@ -169,7 +186,7 @@ def function_checks(func) -> dict[str, list[ast.AST]]:
         return cached
     checks: dict[str, list[ast.AST]] = {}
     for node in walk_local(func):
-        if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        if isinstance(node, (ast.If, ast.While, ast.IfExp)):
             for name, at in _loads_in(node.test):
                 checks.setdefault(name, []).append(node)
         elif isinstance(node, ast.Call) and \
@@ -248,23 +265,38 @@ def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
 def _relevant(node: ast.AST, facts):
     """Unguarded, non-initialisation change sites of ``node`` in a
     function, with that function."""
-    func = enclosing_function(node)
-    if func is None:
-        return None, ()
     sites = list(change_sites(node, facts, any_global=True))
-    if not sites or is_init_code(node, facts) or is_guarded(node, facts):
+    if not sites:
+        return None, ()
+    func = enclosing_function(node)
+    if func is None or is_init_code(node, facts) or is_guarded(node, facts):
         return func, ()
     return func, sites
 
 
 class _StateRule(Rule):
     _abstract = True
+    # Statements only: a mutating call is seen when it is the statement's
+    # own call (``X.append(v)``, ``v = X.pop(k)``, ``return X.pop(k)``).
+    statement_only = True
+
+    def applies(self, facts) -> bool:
+        """Only modules with a module/class-level mutable or a ``global``
+        declaration can have shared state changed in a function."""
+        state = facts.memo(module_state)
+        return bool(state.mutables or state.class_mutables or
+                    facts.memo(declared_global_names))
 
     def _classified(self, node, facts):
-        """(site, check or None) for each change made by ``node``."""
-        func, sites = _relevant(node, facts)
-        for site in sites:
-            yield site, preceding_check(site, func), func
+        """(site, check or None, function) for each change by ``node``,
+        computed once per node for both rules."""
+        cached = getattr(node, "_nsa_state_sites", None)
+        if cached is None:
+            func, sites = _relevant(node, facts)
+            cached = tuple((site, preceding_check(site, func), func)
+                           for site in sites)
+            node._nsa_state_sites = cached
+        return cached
 
     def visit_Assign(self, node, facts):
         return self._visit(node, facts)
@@ -278,11 +310,10 @@ class _StateRule(Rule):
     def visit_Delete(self, node, facts):
         return self._visit(node, facts)
 
-    def visit_Call(self, node, facts):
-        func = node.func
-        if not isinstance(func, ast.Attribute) or \
-                func.attr not in MUTATING_METHODS:
-            return ()
+    def visit_Expr(self, node, facts):
+        return self._visit(node, facts)
+
+    def visit_Return(self, node, facts):
         return self._visit(node, facts)
 
 
@@ -314,7 +345,10 @@ class UnsynchronizedGlobalMutation(_StateRule):
         lock-like name or primitive, ``@synchronized`` on the function or
         an enclosing one, acquire/try/finally-release). Only the container
         itself is tracked: ``CACHE[a][b] = v`` and objects stored in it
-        are not, nor state reached through another module's attribute.
+        are not, nor state reached through another module's attribute. A
+        mutating call is seen when it is its statement's own call
+        (``X.append(v)``, ``v = X.pop(k)``, ``return X.pop(k)``), not
+        nested inside another expression.
     """
 
     code = "NSA201"
@@ -417,8 +451,12 @@ class UnsynchronizedCheckThenAct(_StateRule):
         A check is a read of the same global in an if/while/ternary/assert
         test, a ``.get()`` lookup, or a subscript read in a try whose
         handler catches KeyError, anywhere earlier in the same function
-        (early-return forms included). Reported instead of NSA201 at the
-        change. Guarded and initialisation code are not flagged (as NSA201).
+        (early-return forms included); an ``assert`` is a precondition, not
+        a decision, and does not count. Reported instead of NSA201 at the
+        change. Guarded and initialisation code are not flagged (as
+        NSA201), nor a lazy import (``X = importutils.import_module(...)``
+        under ``if X is None``): the import system returns the same module
+        object to every racer.
     """
 
     code = "NSA202"
