@@ -214,13 +214,24 @@ def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
     """
     found: set[Finding] = set()
     facts.activate()
-    rules = [rule for rule in rules if rule.applies(facts)]
+    active = []
+    for rule in rules:
+        try:
+            if rule.applies(facts):
+                active.append(rule)
+        except Exception as exc:  # reported as one line, never raised
+            _report(internal_error(rule.code, exc), facts, errors)
+    rules = active
     nodes = facts.nodes
     words = set()
     for rule in rules:
         if rule.statement_only:
             continue
-        needed = rule.line_words(facts)
+        try:
+            needed = rule.line_words(facts)
+        except Exception as exc:  # the rule then sees every node
+            _report(internal_error(rule.code, exc), facts, errors)
+            needed = None
         if needed is None:
             facts.expand()
             break
@@ -238,15 +249,19 @@ def run_rules(rules: Iterable[Rule], facts: ModuleFacts,
                 for node in nodes(node_type):
                     mine.extend(visit(node, facts))
         except Exception as exc:  # reported as one line, never raised
-            message = internal_error(rule.code, exc, node)
-            if errors is None:
-                logging.getLogger("nova_secaudit").error(
-                    "%s: %s", facts.path, message)
-            else:
-                errors.append(message)
+            _report(internal_error(rule.code, exc, node), facts, errors)
             continue
         found.update(mine)
     return sorted(found)
+
+
+def _report(message: str, facts: ModuleFacts,
+            errors: list[str] | None) -> None:
+    if errors is None:
+        logging.getLogger("nova_secaudit").error("%s: %s", facts.path,
+                                                 message)
+    else:
+        errors.append(message)
 
 
 def internal_error(code: str, exc: BaseException, node=None) -> str:

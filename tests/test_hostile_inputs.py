@@ -357,6 +357,8 @@ class _Exploding:
 
     def __getattr__(self, name):
         visit = getattr(self.rule, name)
+        if not name.startswith("visit_"):
+            return visit
 
         def wrapped(node, facts):
             self.seen += 1
@@ -409,3 +411,48 @@ def test_rule_internal_error_reaches_the_cli_as_one_line(
 def test_internal_error_text_is_bounded():
     text = internal_error("NSA999", ValueError("x" * 1000 + "\n" + "y"))
     assert "\n" not in text and len(text) < 220
+
+
+def test_rule_internal_error_does_not_crash_flake8_plugin(monkeypatch,
+                                                          caplog):
+    from nova_secaudit.flake8_plugin import NovaSecAuditPlugin
+    from nova_secaudit.rules import executors
+    rule = next(r for r in executors.RULES if r.code == "NSA101")
+
+    def broken(self, node, facts):
+        raise IndexError("list index out of range")
+        yield
+
+    monkeypatch.setattr(rule, "visit_Call", broken)
+    monkeypatch.setattr(NovaSecAuditPlugin, "settings", EVERY_RULE)
+    tree = ast.parse(HEALTHY.decode())
+    with caplog.at_level("ERROR", logger="nova_secaudit"):
+        reported = list(NovaSecAuditPlugin(tree, "boom.py").run())
+    # flake8 gets the other rules' findings; the failure is one log line.
+    assert all(not message.startswith("NSA101") for _, _, message, _
+               in reported)
+    assert any(message.startswith("NSA102") for _, _, message, _
+               in reported)
+    assert [r.getMessage() for r in caplog.records] == [
+        "boom.py: internal error in NSA101: IndexError: list index out of "
+        "range (line 2)"]
+
+
+@pytest.mark.parametrize("hook", ["applies", "line_words"])
+def test_rule_hook_internal_error_is_one_line(hook, monkeypatch):
+    from nova_secaudit.rules import executors
+    rule = next(r for r in executors.RULES if r.code == "NSA101")
+
+    def broken(self, facts):
+        raise ValueError("bad trigger")
+
+    monkeypatch.setattr(rule, hook, broken)
+    tree = ast.parse(HEALTHY.decode())
+    errors = []
+    found = check(tree, "hook.py", EVERY_RULE, errors=errors,
+                  source=HEALTHY.decode())
+    assert errors == ["internal error in NSA101: ValueError: bad trigger"]
+    codes = {f.code for f in found}
+    assert "NSA102" in codes
+    # A failing trigger only costs speed: the rule still runs on all nodes.
+    assert ("NSA101" in codes) == (hook == "line_words")

@@ -12,6 +12,7 @@ import ast
 import bisect
 import functools
 import os
+import re
 from typing import Iterator
 
 from nova_secaudit.analysis.imports import ImportMap
@@ -21,6 +22,7 @@ from nova_secaudit.analysis.imports import ImportMap
 # cycle that only the cyclic garbage collector can free, and collecting
 # millions of nodes that way costs more than the analysis itself.
 _parents: dict = {}
+_LINE_END = re.compile(r"\r\n?|\n")
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_TYPES = FUNCTION_TYPES + (ast.ClassDef, ast.Module)
 
@@ -180,7 +182,13 @@ class ModuleFacts:
 
     def _line_starts(self) -> list[int]:
         starts = self._memo.get("line starts")
-        if starts is None:
+        if starts is None and "\r" in self.source:
+            # A lone CR ends a line for the tokenizer too (old Mac files,
+            # mixed endings): count lines as ast does.
+            starts = [0] + [m.end() for m in
+                            _LINE_END.finditer(self.source)]
+            self._memo["line starts"] = starts
+        elif starts is None:
             starts, at = [0], self.source.find("\n")
             while at != -1:
                 starts.append(at + 1)
