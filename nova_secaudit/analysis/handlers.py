@@ -35,7 +35,7 @@ import bisect
 from typing import Iterator
 
 from nova_secaudit.analysis import (
-    FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
+    FUNCTION_TYPES, ancestors, enclosing_function, parent_of, set_parent)
 from nova_secaudit.analysis.flow import ValueFlow
 from nova_secaudit.analysis.functions import (
     assigned_names, walk, walk_local)
@@ -211,7 +211,10 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
     memo = facts.memo(_raises_memo)
     key = id(handler)
     if key not in memo:
-        memo[key] = [n for n in walk_local(handler)
+        # Walk fully first: the walk sets children's parents only after
+        # yielding a node, and the tests below ask for ancestors.
+        nodes = list(walk_local(handler))
+        memo[key] = [n for n in nodes
                      if isinstance(n, (ast.Raise, ast.Expr))
                      and is_reraise_statement(n, handler, facts)
                      or isinstance(n, ast.With) and _reraising_with(n, facts)]
@@ -377,6 +380,38 @@ class ExceptionTextFlow(ValueFlow):
                           if index in (0, 2)}
         super().__init__(func, facts, self._is_source)
 
+    def _collect(self, func: ast.AST) -> None:
+        """The bindings of ``func`` from the statement index, only those at
+        or after its first broad/driver handler (nothing earlier can carry
+        exception text), instead of walking the whole function; the parts
+        read get their parents set. Walrus and comprehension bindings are
+        not followed."""
+        start = self.facts.memo(first_leaky_handlers).get(id(func))
+        if start is None:
+            return
+        for stmt in self.facts.memo(_binding_statements, func, start):
+            if isinstance(stmt, ast.Assign):
+                _index_parts(stmt, stmt.targets + [stmt.value])
+                self._bind(stmt.targets, stmt.value, stmt)
+            elif isinstance(stmt, ast.AnnAssign):
+                if stmt.value is not None:
+                    _index_parts(stmt, [stmt.target, stmt.value])
+                    self._bind([stmt.target], stmt.value, stmt)
+            elif isinstance(stmt, ast.AugAssign):
+                _index_parts(stmt, [stmt.target, stmt.value])
+                if isinstance(stmt.target, ast.Name) and \
+                        self.carries(stmt.value, stmt):
+                    self._record(stmt.target.id, stmt, True)
+            elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+                _index_parts(stmt, [stmt.target, stmt.iter])
+                self._bind([stmt.target], stmt.iter, stmt)
+            else:
+                for item in stmt.items:
+                    if item.optional_vars is not None:
+                        _index_parts(stmt, [item])
+                        self._bind([item.optional_vars], item.context_expr,
+                                   item.context_expr)
+
     def _is_source(self, expr: ast.AST) -> bool:
         source = raw_text_source(expr, self.facts)
         if source is False:
@@ -464,6 +499,32 @@ _BINDING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
                        ast.AsyncFor, ast.With, ast.AsyncWith)
 
 
+def _index_parts(statement: ast.AST, parts) -> None:
+    """Set the parents of ``parts`` (children of ``statement``) and below."""
+    for part in parts:
+        set_parent(part, statement)
+        for _ in walk(part):
+            pass
+
+
+def _binding_statements(facts, owner, start) -> list[ast.stmt]:
+    """Binding statements of ``owner`` itself at or after ``start``, in
+    source order (from the statement index, nothing is walked)."""
+    end = getattr(owner, "end_lineno", None)
+    found = []
+    for kind in _BINDING_STATEMENTS:
+        statements = facts.nodes(kind)
+        first = bisect.bisect_left(statements, start,
+                                   key=lambda n: (n.lineno, n.col_offset))
+        for stmt in statements[first:]:
+            if end is not None and stmt.lineno > end:
+                break
+            if (enclosing_function(stmt) or facts.tree) is owner:
+                found.append(stmt)
+    found.sort(key=lambda n: (n.lineno, n.col_offset))
+    return found
+
+
 def may_carry(expr: ast.AST, owner: ast.AST, start: tuple[int, int],
               facts) -> bool:
     """Cheap superset test before building a flow: ``expr`` mentions a
@@ -486,25 +547,16 @@ def may_carry(expr: ast.AST, owner: ast.AST, start: tuple[int, int],
 def _names_bound_after(facts, owner, start) -> frozenset[str]:
     names = {h.name for h in handlers_by_function(facts).get(id(owner), ())
              if h.name}
-    end = getattr(owner, "end_lineno", None)
-    for kind in _BINDING_STATEMENTS:
-        statements = facts.nodes(kind)
-        first = bisect.bisect_left(statements, start,
-                                   key=lambda n: (n.lineno, n.col_offset))
-        for stmt in statements[first:]:
-            if end is not None and stmt.lineno > end:
-                break
-            if (enclosing_function(stmt) or facts.tree) is not owner:
-                continue
-            if isinstance(stmt, (ast.With, ast.AsyncWith)):
-                targets = [i.optional_vars for i in stmt.items
-                           if i.optional_vars is not None]
-            elif isinstance(stmt, ast.Assign):
-                targets = stmt.targets
-            else:
-                targets = [stmt.target]
-            for target in targets:
-                names.update(assigned_names(target))
+    for stmt in facts.memo(_binding_statements, owner, start):
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in stmt.items
+                       if i.optional_vars is not None]
+        elif isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        else:
+            targets = [stmt.target]
+        for target in targets:
+            names.update(assigned_names(target))
     return frozenset(names)
 
 
@@ -547,6 +599,19 @@ def set_parents(node: ast.AST) -> ast.AST:
     for _ in walk(node):
         pass
     return node
+
+
+def first_leaky_handlers(facts) -> dict[int, tuple[int, int]]:
+    """id(function or module) -> where its first broad/driver handler is.
+    Use as ``facts.memo(first_leaky_handlers)``."""
+    first: dict[int, tuple[int, int]] = {}
+    for owner, handlers in handlers_by_function(facts).items():
+        for handler in handlers:
+            if catch_kind(handler, facts) is not None:
+                position = (handler.lineno, handler.col_offset)
+                if owner not in first or position < first[owner]:
+                    first[owner] = position
+    return first
 
 
 def _handlers_by_function(facts):

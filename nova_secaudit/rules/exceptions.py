@@ -28,7 +28,8 @@ import re
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
     DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
-    handlers_by_function, has_exc_info_names, holds_exception_object,
+    first_leaky_handlers,
+    has_exc_info_names, holds_exception_object,
     is_own_text, may_carry, original_type_wrap, raw_text_source, reraises_after,
     set_parents)
 from nova_secaudit.analysis.functions import walk, walk_local
@@ -59,25 +60,13 @@ def _owner(node: ast.AST, facts) -> ast.AST:
 def _after_leaky_handler(node: ast.AST, owner: ast.AST, facts) -> bool:
     """Whether a broad or driver handler of ``owner`` starts at or before
     ``node``: raw text flows forward only, so nothing earlier can carry."""
-    first = facts.memo(_first_leaky_handlers).get(id(owner))
+    first = facts.memo(first_leaky_handlers).get(id(owner))
     return first is not None and first <= (node.lineno, node.col_offset)
-
-
-def _first_leaky_handlers(facts) -> dict[int, tuple[int, int]]:
-    """id(function or module) -> where its first broad/driver handler is."""
-    first: dict[int, tuple[int, int]] = {}
-    for owner, handlers in handlers_by_function(facts).items():
-        for handler in handlers:
-            if catch_kind(handler, facts) is not None:
-                position = (handler.lineno, handler.col_offset)
-                if owner not in first or position < first[owner]:
-                    first[owner] = position
-    return first
 
 
 def _owner_after_leaky_handler(node: ast.stmt, facts) -> ast.AST | None:
     """``node``'s function when a leaky handler precedes it there."""
-    if not facts.memo(_first_leaky_handlers):
+    if not facts.memo(first_leaky_handlers):
         return None
     owner = _owner(node, facts)
     return owner if _after_leaky_handler(node, owner, facts) else None
@@ -90,7 +79,8 @@ def _flow_for(node: ast.stmt, exprs, facts):
     owner = _owner_after_leaky_handler(node, facts)
     if owner is None:
         return None
-    start = facts.memo(_first_leaky_handlers)[id(owner)]
+    set_parents(node)
+    start = facts.memo(first_leaky_handlers)[id(owner)]
     if not any(may_carry(e, owner, start, facts) for e in exprs):
         return None
     return exception_flow(owner, facts, "leaky")
@@ -488,11 +478,14 @@ class RawExceptionLoggedThenReraised(Rule):
         owner = _owner_after_leaky_handler(node, facts)
         if owner is None:
             return
-        for call in walk_local(node):
-            if isinstance(call, ast.Call) and \
-                    isinstance(call.func, ast.Attribute) and \
-                    call.func.attr in LOG_LEVELS and \
-                    next(enclosing_handlers(call), None) is node:
+        # Collect first: the walk sets a node's children's parents only
+        # after yielding it, and the checks below ask for ancestors.
+        calls = [call for call in walk_local(node)
+                 if isinstance(call, ast.Call) and
+                 isinstance(call.func, ast.Attribute) and
+                 call.func.attr in LOG_LEVELS]
+        for call in calls:
+            if next(enclosing_handlers(call), None) is node:
                 yield from self._check(call, node, owner, facts)
 
     def _check(self, node: ast.Call, handler, owner, facts):
@@ -512,7 +505,7 @@ class RawExceptionLoggedThenReraised(Rule):
         texts = list(arguments) + [kw.value for kw in node.keywords
                                    if kw.arg not in NON_TEXT_KEYWORDS and
                                    kw.arg is not None]
-        start = facts.memo(_first_leaky_handlers)[id(owner)]
+        start = facts.memo(first_leaky_handlers)[id(owner)]
         raw = []
         if any(may_carry(t, owner, start, facts) for t in texts):
             raw = self._raw_parts(texts, node, owner, facts)
@@ -694,7 +687,7 @@ class ExceptionDetailToCaller(Rule):
     def visit_Module(self, node: ast.Module, facts):
         # One loop over the assignments instead of a dispatch per statement:
         # only ``x = HTTP...(...)`` and ``resp.body = ...`` can be sinks.
-        if not facts.memo(_first_leaky_handlers):
+        if not facts.memo(first_leaky_handlers):
             return
         call_class, attribute_class = ast.Call, ast.Attribute
         for assign in facts.nodes(ast.Assign):
