@@ -57,8 +57,9 @@ def fingerprints(findings: Sequence[Finding], lines: Sequence[str]
         key = (found.code, normalise_path(found.path), normalise_line(text))
         occurrence = seen[key]
         seen[key] += 1
-        digest = hashlib.sha256("\0".join(
-            (*key, str(occurrence))).encode("utf-8", "surrogateescape")).hexdigest()
+        text_key = "\0".join((*key, str(occurrence)))
+        digest = hashlib.sha256(
+            text_key.encode("utf-8", "surrogateescape")).hexdigest()
         result.append(digest[:32])
     return result
 

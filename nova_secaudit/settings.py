@@ -107,8 +107,10 @@ def split_list(value) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in value if str(item).strip())
 
 
-def parse_per_file_ignores(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """flake8 syntax ``pattern:CODE,CODE`` (text) or a {pattern: codes} table."""
+def parse_per_file_ignores(value
+                           ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """flake8 syntax ``pattern:CODE,CODE`` (text) or a {pattern: codes}
+    table."""
     if isinstance(value, dict):
         return tuple((pattern, split_list(codes))
                      for pattern, codes in value.items())
@@ -238,4 +240,3 @@ def load_settings(start: str | os.PathLike = ".",
         return Settings()
     path, section = found
     return settings_from_mapping(section, str(path))
-

@@ -81,7 +81,8 @@ def findings(front_end: str, root, extra=()) -> set[tuple[int, str]]:
     else:
         symbols = ",".join(RULES_BY_CODE[c].symbol for c in codes.split(",")
                            if c in RULES_BY_CODE)
-        out = _run(["-m", "pylint", "--load-plugins=nova_secaudit.pylint_plugin",
+        out = _run(["-m", "pylint",
+                    "--load-plugins=nova_secaudit.pylint_plugin",
                     *extra, "--disable=all", f"--enable={symbols}", "-sn",
                     "--score=n", "--msg-template={line}: NSA{msg_id}",
                     "svc.py"], root).stdout

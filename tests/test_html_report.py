@@ -172,7 +172,7 @@ def test_proposed_diffs_for_fixable_findings(report):
         assert code in FIXABLE_CODES, f"{code} has no codemod but a diff"
         assert "Proposed fix" in section["h4"]
         assert section[".add"] or section[".del"]
-        assert f"--- a/nova_context_seed.py" in section[".diff"]
+        assert "--- a/nova_context_seed.py" in section[".diff"]
     fixable = [s for s in page.sections.values()
                if s[".code"] in FIXABLE_CODES]
     # NSA101 and NSA401 fixes in the seed are plain insertions.

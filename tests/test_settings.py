@@ -35,7 +35,8 @@ def test_tox_ini_section_found_from_a_subdirectory(tmp_path):
 
 
 def test_pyproject_without_section_falls_through_to_setup_cfg(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 79\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.black]\nline-length = 79\n")
     (tmp_path / "setup.cfg").write_text("[nova-secaudit]\nmax_workers = 4\n")
     path, _ = find_config(tmp_path)
     assert path.name == "setup.cfg"
