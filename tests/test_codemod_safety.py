@@ -290,3 +290,32 @@ def test_file_changed_while_fixing_is_not_overwritten(tmp_path, monkeypatch):
     assert not result.changed
     assert path.read_bytes() == edited
     assert leftovers(tmp_path) == []
+
+
+# -- hostile input for the codemods -------------------------------------
+
+def test_fix_on_deep_nesting_is_one_line_and_the_run_goes_on(tmp_path):
+    # ast.parse accepts these, libcst's visitors recurse too deep: the
+    # file is reported and left alone, never a crash (in a subprocess, so
+    # a C-stack overflow would show as a signal, not pass unnoticed).
+    deep = "import futurist\nif x:\n    pass\n" + "".join(
+        f"elif x{i}:\n    futurist.ThreadPoolExecutor()\n"
+        for i in range(1500))
+    wide = "import futurist\nx = " + " + ".join(
+        ["futurist.ThreadPoolExecutor()"] * 2000) + "\n"
+    (tmp_path / "a_deep.py").write_text(deep)
+    (tmp_path / "b_wide.py").write_text(wide)
+    (tmp_path / "c_healthy.py").write_bytes(fixable(1))
+    done = subprocess.run(fix_command(tmp_path, "--jobs=1"),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode >= 0, f"killed by signal {-done.returncode}"
+    assert "Traceback" not in done.stdout + done.stderr
+    for name, source in (("a_deep.py", deep), ("b_wide.py", wide)):
+        text = (tmp_path / name).read_text()
+        # Either fixed completely or left exactly as it was.
+        assert text == source or "ThreadPoolExecutor()" not in text
+        if text == source:
+            lines = [line for line in (done.stdout + done.stderr)
+                     .splitlines() if name in line]
+            assert len(lines) == 1 and ": not fixed: " in lines[0], lines
+    assert (tmp_path / "c_healthy.py").read_bytes() != fixable(1)
