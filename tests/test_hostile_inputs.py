@@ -456,3 +456,16 @@ def test_rule_hook_internal_error_is_one_line(hook, monkeypatch):
     assert "NSA102" in codes
     # A failing trigger only costs speed: the rule still runs on all nodes.
     assert ("NSA101" in codes) == (hook == "line_words")
+
+
+@pytest.mark.parametrize("content,position", [c[1:] for c in VALID_ODDITIES],
+                         ids=[c[0] for c in VALID_ODDITIES])
+def test_front_ends_agree_on_odd_but_valid_source(tmp_path, content,
+                                                  position):
+    frontends = pytest.importorskip("test_properties")
+    path = tmp_path / "odd.py"
+    path.write_bytes(content)
+    cli_found = frontends.cli_findings(str(path))
+    assert (*position, "NSA101") in cli_found
+    assert frontends.flake8_findings(str(path)) == cli_found
+    assert frontends.pylint_findings(str(path)) == cli_found
