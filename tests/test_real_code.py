@@ -26,6 +26,8 @@ REAL_CODE_CHECKS = [
     ("nova", "32.0.0", ("NSA1", "NSA4")),
     ("nova", "34.0.0", ("NSA3",)),
     ("neutron", "29.0.0", ("NSA3",)),
+    ("nova", "34.0.0", ("NSA2", "NSA5")),
+    ("cinder", "29.0.0", ("NSA2", "NSA5")),
 ]
 
 _LINE = re.compile(r"(?P<where>\S+:\d+:\d+) (?P<code>NSA\d{3})\s+#\s*\S")
