@@ -144,11 +144,13 @@ def run_check(args) -> int:
         return EXIT_ERROR if errors else EXIT_CLEAN
     if accepted is not None:
         for result in results:
-            kept = [(found, fingerprint) for found, fingerprint in
-                    zip(result.findings, result.fingerprints)
-                    if accepted.is_new(fingerprint)]
-            result.findings = [found for found, _ in kept]
-            result.fingerprints = [fingerprint for _, fingerprint in kept]
+            keep = [accepted.is_new(fingerprint)
+                    for fingerprint in result.fingerprints]
+            result.findings = [f for f, k in zip(result.findings, keep) if k]
+            result.fingerprints = [p for p, k in
+                                   zip(result.fingerprints, keep) if k]
+            if result.fixes is not None:
+                result.fixes = [p for p, k in zip(result.fixes, keep) if k]
     report = Report(results, settings, errors,
                     accepted.matched if accepted else 0)
     _emit(render(report, args.format), args.output)

@@ -134,3 +134,23 @@ def test_bad_baseline_file_is_a_clear_error(tmp_path, text, message):
 def test_missing_baseline_file_exits_two(tmp_path):
     code, _, err = run_cli(tmp_path, "--baseline", "nope.json", ".")
     assert code == 2 and "cannot read baseline" in err
+
+
+def test_baseline_keeps_fixes_with_their_findings(tmp_path):
+    pytest.importorskip("libcst")
+    svc = tmp_path / "svc.py"
+    svc.write_text("import futurist\n\n\ndef make_a():\n"
+                   "    return futurist.ThreadPoolExecutor()\n")
+    run_cli(tmp_path, "--write-baseline", "base.json", "svc.py")
+    svc.write_text("import futurist\n\n\ndef make_a():\n"
+                   "    return futurist.ThreadPoolExecutor()\n\n\n"
+                   "def make_b():\n"
+                   "    return futurist.ThreadPoolExecutor(None)\n")
+    code, out, err = run_cli(tmp_path, "--baseline", "base.json",
+                             "--format", "json", "svc.py")
+    assert code == 1, err
+    (new,) = json.loads(out)["findings"]
+    assert new["line"] == 9
+    diff = new["fix"]["diff"]
+    assert "-    return futurist.ThreadPoolExecutor(None)\n" in diff
+    assert "-    return futurist.ThreadPoolExecutor()\n" not in diff
