@@ -701,3 +701,73 @@ def test_masker_inside_a_dict_value_breaks_inside_the_masker():
             ) in after
     assert new_style_errors(before, after) == {}
     assert edited_lines_outside_findings(before, after) == []
+
+
+def test_multi_line_string_argument_keeps_its_alignment():
+    before = _src("""
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def revert(driver, instance):
+            try:
+                driver.finish_revert_migration(instance)
+            except Exception as err:
+                LOG.error('An error occurred during finish_revert_migration. '
+                          'The instance may need to be hard rebooted. Error: '
+                          '%s', err, instance=instance)
+                raise
+        """)
+    after, fixed = run_commands(before)
+    assert fixed == {"NSA302": 1}
+    assert ("        LOG.error('An error occurred during "
+            "finish_revert_migration. '\n"
+            "                  'The instance may need to be hard "
+            "rebooted. Error: '\n"
+            "                  '%s',\n"
+            "                  strutils.mask_password("
+            "_mask_url_credentials(err)),\n"
+            "                  instance=instance)\n") in after
+    assert new_style_errors(before, after) == {}
+
+
+def test_masked_argument_that_cannot_fit_is_skipped():
+    before = _src("""
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def revert(driver, instance):
+            try:
+                driver.finish_revert_migration(instance)
+            except Exception as driver_error_text:
+                LOG.error('An error occurred during finish_revert_migration. '
+                          'The instance may need to be hard rebooted. Error: '
+                          '%s', driver_error_text, instance=instance)
+                raise
+        """)
+    after, fixed = run_commands(before)
+    assert after == before and not fixed
+
+
+def test_masker_that_cannot_fit_is_skipped_not_made_too_long():
+    before = _src("""
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def extend(driver, instance, extended_volume_id):
+            try:
+                driver.extend_volume(extended_volume_id)
+            except Exception as ex:
+                LOG.warning('Extend volume failed, '
+                            'volume_id=%(volume_id)s, reason: %(msg)s',
+                            {'volume_id': extended_volume_id, 'msg': ex},
+                            instance=instance)
+                raise
+        """)
+    after, fixed = run_commands(before)
+    assert after == before and not fixed

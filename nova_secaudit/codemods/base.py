@@ -222,6 +222,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         for target in self.targets.all:
             if target not in self._handled:
                 self.skip(target, "no matching syntax node")
+        self.fixed = +self.fixed  # drop codes whose fixes were undone
         if not self.fixed:
             raise SkipFile("nothing fixable: " + "; ".join(
                 r for _, r in self.skipped))

@@ -109,6 +109,15 @@ def _align_column(call: cst.Call, first_col: int, stmt_indent: str) -> int:
     return first_col
 
 
+def fits_in_statement(prefix: str, node: cst.CSTNode, suffix: str,
+                      stmt_indent: str, limit: int = MAX_LINE) -> bool:
+    """``node`` fits where it stands (continuation lines measured with
+    the statement's indentation)."""
+    lines = (prefix + code_of(node) + suffix).split("\n")
+    return len(lines[0]) <= limit and all(
+        len(stmt_indent) + len(line) <= limit for line in lines[1:])
+
+
 def _fits_relative(prefix: str, call: cst.Call, suffix: str,
                    stmt_indent: str, limit: int,
                    unchanged: frozenset = frozenset()) -> bool:
@@ -169,13 +178,22 @@ def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
         return call
     visual = len(prefix.rsplit("\n", 1)[-1]) + len(func_text) + 1
     if changed is not None:
-        broken = break_before(call, changed,
-                              _align_column(call, visual, stmt_indent),
-                              stmt_indent)
-        if broken is not None and _fits_relative(
-                prefix, broken, suffix, stmt_indent, limit, unchanged):
-            return broken
+        # Break before the grown argument, then before each later one
+        # until the call fits: the smallest change that does.
+        column = _align_column(call, visual, stmt_indent)
+        broken = call
+        for index in range(changed, len(call.args)):
+            broken = break_before(broken, index, column, stmt_indent)
+            if broken is None:
+                break
+            if _fits_relative(prefix, broken, suffix, stmt_indent, limit,
+                              unchanged):
+                return broken
     if _has_comment(call):
+        return call
+    if any("\n" in code_of(arg) for arg in call.args):
+        # A multi-line argument (implicitly joined strings, a dict) would
+        # lose its alignment if re-filled as text.
         return call
     items = _arg_texts(call)
     tail = 1 + len(suffix)  # the closing bracket and what follows it

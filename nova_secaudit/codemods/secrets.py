@@ -36,7 +36,8 @@ from nova_secaudit.codemods.base import FindingCodemod, Targets, \
     add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
-from nova_secaudit.codemods.layout import relayout_call
+from nova_secaudit.codemods.layout import MAX_LINE, fits_in_statement, \
+    relayout_call
 
 URL_HELPER = "_mask_url_credentials"
 URL_HELPER_CODE = '''\
@@ -111,6 +112,7 @@ class MaskSecrets(FindingCodemod):
         for target, _ in self.wanted.values():
             self._parts_left[target] = self._parts_left.get(target, 0) + 1
         self._grown: list[tuple[int, int]] = []
+        self._grown_targets: dict[tuple[int, int], object] = {}
 
     # -- the maskers' names, importing them when needed -------------------
     def _callable(self, qualified: str) -> str:
@@ -164,12 +166,21 @@ class MaskSecrets(FindingCodemod):
             # Not a call argument the enclosing call can re-fill (a dict
             # value, a % operand): break inside the masker instead.
             start, end = key
+            prefix = self.original_line(start[0])[:start[1]]
+            suffix = self.original_line(end[0])[end[1]:]
             wrapped = relayout_call(
-                wrapped, self.original_line(start[0])[:start[1]],
-                self.original_line(end[0])[end[1]:],
-                self.indent_of_line(start[0]),
+                wrapped, prefix, suffix, self.indent_of_line(start[0]),
                 stmt_indent=self.statement_indent())
+            if not fits_in_statement(prefix, wrapped, suffix,
+                                     self.statement_indent()) and \
+                    len(max(self.targets.lines[start[0] - 1:end[0]],
+                            key=len)) <= MAX_LINE:
+                self._parts_left[target] = -1  # never counted as applied
+                self.skip(target, "the masked value would pass 79 columns "
+                                  "here; mask it by hand")
+                return result
         self._grown.append(self.start_of(original))
+        self._grown_targets[self.start_of(original)] = target
         self._parts_left[target] -= 1
         if not self._parts_left[target]:
             self.applied(target)
@@ -183,11 +194,45 @@ class MaskSecrets(FindingCodemod):
         if not inside:
             return updated
         self._grown = [p for p in self._grown if p not in inside]
-        return self.relayout(original, updated)
+        new = self.relayout(original, updated)
+        start_line, end_line = start[0], end[0]
+        first = self.original_line(start_line)
+        last = self.original_line(end_line)
+        was_long = max(len(self.original_line(n))
+                       for n in range(start_line, end_line + 1)) > MAX_LINE
+        if was_long or self.fits_unchanged(first[:start[1]], new,
+                                           last[end[1]:], start_line,
+                                           end_line):
+            return new
+        # No layout keeps the call within 79 columns: leave it as it was.
+        for position in inside:
+            target = self._grown_targets[position]
+            if target in self._handled and self.fixed[target.code]:
+                self.fixed[target.code] -= 1
+                self._handled.discard(target)
+            self._parts_left[target] = -1
+            self.skip(target, "the masked call would pass 79 columns; "
+                              "mask it by hand")
+        return original
+
+    def fits_unchanged(self, prefix, call, suffix, first_line, last_line):
+        from nova_secaudit.codemods.layout import _fits_relative
+
+        unchanged = frozenset(self.original_line(n).strip()
+                              for n in range(first_line, last_line + 1))
+        return _fits_relative(prefix, call, suffix,
+                              self.statement_indent(), MAX_LINE, unchanged)
 
     def finish(self, tree: cst.Module) -> cst.Module:
         for target, _ in self.wanted.values():
             self.skip(target, "no expression at the reported position")
+        code = tree.code
+        if self.needs_helper and f"{URL_HELPER}(" not in code:
+            self.needs_helper = False  # every use was undone
+        self.needed_imports = [
+            line for line in self.needed_imports
+            if line == "import re" or
+            f"{line.rpartition(' ')[2]}." in code]
         if self.needs_helper:
             helper = cst.parse_statement(URL_HELPER_CODE)
             tree = insert_after(tree, imports_end(tree), [helper], 2)
