@@ -1,7 +1,8 @@
 """What counts as a secret (RULES.md, NSA5xx) and where it flows.
 
 A sensitive name has a whole token password/passwd/pwd/passphrase/secret/
-token/credential(s), or is (or ends with the tokens of) api_key,
+token/credential(s) (or ends in ``pass`` after another word: nova's
+``adminPass``), or is (or ends with the tokens of) api_key,
 secret_key, private_key, database_connection, db_connection,
 sql_connection, connection_string, connection_url, database_url, db_url,
 transport_url; plain ``connection`` counts only as the whole name. It is
@@ -67,6 +68,9 @@ TEXT_TOKEN_QUALIFIERS = frozenset({"path", "word", "words", "text", "lexer",
 # (libvirt's VIR_ERR_NO_SECRET, VIR_FROM_SECRET).
 ERROR_CODE_TOKENS = frozenset({"err", "error", "no", "invalid", "missing",
                                "from", "vir", "not"})
+ORDINAL_TOKENS = frozenset({"first", "second", "third", "last", "next",
+                            "one", "two", "single", "multi", "each", "by",
+                            "final", "second", "extra"})
 URL_TOKENS = frozenset({"url", "uri", "connection", "dsn"})
 # Credential constructors: matched on the qualified name when it resolves,
 # else on the called attribute's name (nova's own rpc/db wrappers).
@@ -107,6 +111,9 @@ def _name_is_sensitive(identifier: str, extra: tuple[str, ...]) -> bool:
         return False
     if stripped.isupper() and any(t in ERROR_CODE_TOKENS for t in tokens):
         return False
+    if len(tokens) > 1 and tokens[-1] == "pass" and \
+            tokens[-2] not in ORDINAL_TOKENS:
+        return True  # nova's adminPass, admin_pass (not first_pass)
     for index, token in enumerate(tokens):
         if token in SECRET_TOKENS:
             if token.startswith("token") and index and \
