@@ -614,6 +614,36 @@ def first_leaky_handlers(facts) -> dict[int, tuple[int, int]]:
     return first
 
 
+def leaky_spans(facts) -> list[tuple[tuple[int, int], float]]:
+    """Sorted, merged (first broad/driver handler, last line of its
+    function) spans: only statements inside one can carry the text of such
+    an exception. Use as ``facts.memo(leaky_spans)``."""
+    first: dict[int, tuple[tuple[int, int], float]] = {}
+    for handler in facts.nodes(ast.ExceptHandler):
+        if catch_kind(handler, facts) is None:
+            continue
+        owner = enclosing_function(handler)
+        start = (handler.lineno, handler.col_offset)
+        if id(owner) not in first or start < first[id(owner)][0]:
+            first[id(owner)] = (start, float("inf") if owner is None
+                                else owner.end_lineno)
+    merged: list[list] = []
+    for start, end in sorted(first.values()):
+        if merged and start[0] <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def in_leaky_span(node: ast.AST, facts) -> bool:
+    """Whether ``node`` lies in one of :func:`leaky_spans` (bisect)."""
+    spans = facts.memo(leaky_spans)
+    index = bisect.bisect_right(spans, ((node.lineno, node.col_offset),
+                                        float("inf"))) - 1
+    return index >= 0 and node.lineno <= spans[index][1]
+
+
 def _handlers_by_function(facts):
     found: dict[int, list[ast.ExceptHandler]] = {}
     for handler in facts.nodes(ast.ExceptHandler):

@@ -28,7 +28,7 @@ import re
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
     DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
-    first_leaky_handlers,
+    first_leaky_handlers, in_leaky_span, leaky_spans,
     has_exc_info_names, holds_exception_object,
     is_own_text, may_carry, original_type_wrap, raw_text_source, reraises_after,
     set_parents)
@@ -62,6 +62,10 @@ def _after_leaky_handler(node: ast.AST, owner: ast.AST, facts) -> bool:
     ``node``: raw text flows forward only, so nothing earlier can carry."""
     first = facts.memo(first_leaky_handlers).get(id(owner))
     return first is not None and first <= (node.lineno, node.col_offset)
+
+
+def _in_spans(node: ast.stmt, facts) -> bool:
+    return in_leaky_span(node, facts)
 
 
 def _owner_after_leaky_handler(node: ast.stmt, facts) -> ast.AST | None:
@@ -226,11 +230,20 @@ class ReraiseWrappedInOriginalType(Rule):
             name="new-type-chained"),
     )
 
-    def visit_Raise(self, node: ast.Raise, facts):
+    def visit_Module(self, node: ast.Module, facts):
+        # Loops over the statement index instead of a dispatch per
+        # statement; six.reraise only where the text mentions it.
+        for raise_ in facts.nodes(ast.Raise):
+            exc = raise_.exc
+            if exc.__class__ is ast.Call and _may_rebuild(exc.func, facts):
+                yield from self._check_raise(raise_, facts)
+        if facts.source is None or "reraise" in facts.source:
+            for expr in facts.nodes(ast.Expr):
+                if expr.value.__class__ is ast.Call:
+                    yield from self._check_six_reraise(expr, facts)
+
+    def _check_raise(self, node: ast.Raise, facts):
         exc = node.exc
-        if not isinstance(exc, ast.Call) or not _may_rebuild(exc.func,
-                                                             facts):
-            return
         wrap = original_type_wrap(set_parents(node).exc, facts)
         if wrap is None:
             return
@@ -239,9 +252,9 @@ class ReraiseWrappedInOriginalType(Rule):
                            fix_data=self._fix_data(exc, handler, name,
                                                    facts))
 
-    def visit_Expr(self, node: ast.Expr, facts):
+    def _check_six_reraise(self, node: ast.Expr, facts):
         call = node.value
-        if not isinstance(call, ast.Call) or len(call.args) < 2:
+        if len(call.args) < 2:
             return
         func = call.func
         if getattr(func, "attr", None) != "reraise" and \
@@ -657,7 +670,7 @@ class ExceptionDetailToCaller(Rule):
             name="exception-object-returned"),
     )
 
-    def visit_Raise(self, node: ast.Raise, facts):
+    def _check_raise(self, node: ast.Raise, facts):
         exc = node.exc
         if not isinstance(exc, ast.Call):
             return
@@ -671,7 +684,7 @@ class ExceptionDetailToCaller(Rule):
                 return
         yield from self._http_sinks(exc, node, flow, facts)
 
-    def visit_Return(self, node: ast.Return, facts):
+    def _check_return(self, node: ast.Return, facts):
         value = node.value
         if value is None or isinstance(value, ast.Constant):
             return
@@ -685,12 +698,23 @@ class ExceptionDetailToCaller(Rule):
             yield self.finding(node, facts, sink="a returned value")
 
     def visit_Module(self, node: ast.Module, facts):
-        # One loop over the assignments instead of a dispatch per statement:
-        # only ``x = HTTP...(...)`` and ``resp.body = ...`` can be sinks.
-        if not facts.memo(first_leaky_handlers):
+        # One loop per statement kind instead of a dispatch per statement,
+        # and only statements inside a span that follows a broad handler.
+        spans = facts.memo(leaky_spans)
+        if not spans:
             return
+        for raise_ in facts.nodes(ast.Raise):
+            if raise_.exc.__class__ is ast.Call and _in_spans(raise_, facts):
+                yield from self._check_raise(raise_, facts)
+        for return_ in facts.nodes(ast.Return):
+            value = return_.value
+            if value is not None and value.__class__ is not ast.Constant \
+                    and _in_spans(return_, facts):
+                yield from self._check_return(return_, facts)
         call_class, attribute_class = ast.Call, ast.Attribute
         for assign in facts.nodes(ast.Assign):
+            if not _in_spans(assign, facts):
+                continue
             value = assign.value
             if value.__class__ is call_class:
                 func = value.func
