@@ -1,0 +1,182 @@
+"""Shared analysis for NSA2xx/NSA5xx: guarded regions, initialisation code,
+module globals and mutables, name resolution inside functions."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from nova_secaudit.analysis import ModuleFacts
+from nova_secaudit.analysis.functions import walk
+from nova_secaudit.analysis.mutables import (
+    global_reference, module_state, shared_container)
+from nova_secaudit.analysis.scopes import (
+    is_guarded, is_init_code, is_lock_name, is_synchronized_decorator)
+from nova_secaudit.settings import Settings
+
+
+def facts_of(source: str, settings: Settings | None = None) -> ModuleFacts:
+    facts = ModuleFacts(ast.parse(source), "m.py", settings or Settings(),
+                        source)
+    facts.activate()
+    for _ in walk(facts.tree):  # parents of every node
+        pass
+    return facts
+
+
+def marked(facts: ModuleFacts) -> ast.stmt:
+    """The statement whose line carries ``# here``."""
+    lines = facts.source.splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if "# here" in line)
+    return next(node for node in walk(facts.tree)
+                if isinstance(node, ast.stmt) and node.lineno == number)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("_CACHE_LOCK", True), ("cells_lock", True), ("mutex", True),
+    ("_sem", True), ("rlock", True), ("self._locks", True),
+    ("lockutils.lock", True), ("COORDINATOR.get_lock", True),
+    ("block", False), ("clock", False), ("blocker", False),
+    ("unlock_all", False), ("semantic", False), ("self._block_device", False),
+])
+def test_lock_names_match_whole_tokens(name, expected):
+    assert is_lock_name(name, Settings()) is expected
+
+
+@pytest.mark.parametrize("decorator,expected", [
+    ("synchronized", True), ("utils.synchronized('x')", True),
+    ("lockutils.synchronized('x', external=True)", True),
+    ("coordination.synchronized('{volume.id}')", True),
+    ("functools.wraps(f)", False), ("serialized", False),
+])
+def test_synchronized_decorators(decorator, expected):
+    expr = ast.parse(decorator, mode="eval").body
+    assert is_synchronized_decorator(expr, Settings()) is expected
+
+
+GUARDED = [
+    ("with-lock-name", "import threading\nL = threading.Lock()\nX = []\n"
+     "def f():\n    with L:\n        X.append(1)  # here\n", True),
+    ("with-lock-and-other-item", "X = []\n"
+     "def f(cm, _LOCK):\n    with cm(), _LOCK:\n        X.append(1)  # here\n",
+     True),
+    ("in-with-item-expression-itself", "X = []\n"
+     "def f(_LOCK):\n    with _LOCK:\n        pass\n    X.append(1)  # here\n",
+     False),
+    ("enclosing-synchronized", "from nova import utils\nX = []\n"
+     "@utils.synchronized('a')\ndef f():\n    def g():\n"
+     "        X.append(1)  # here\n    g()\n", True),
+    ("acquire-try-finally-release", "X = []\n"
+     "def f(lock):\n    lock.acquire()\n    try:\n        X.append(1)  # here\n"
+     "    finally:\n        lock.release()\n", True),
+    ("if-acquire-try-finally", "X = []\n"
+     "def f(lock):\n    if lock.acquire(False):\n        try:\n"
+     "            X.append(1)  # here\n        finally:\n"
+     "            lock.release()\n", True),
+    ("release-of-another-lock", "X = []\n"
+     "def f(a, b):\n    a.acquire()\n    try:\n        X.append(1)  # here\n"
+     "    finally:\n        b.release()\n", False),
+    ("in-finally-itself", "X = []\n"
+     "def f(lock):\n    lock.acquire()\n    try:\n        pass\n"
+     "    finally:\n        lock.release()\n        X.append(1)  # here\n",
+     False),
+    ("synchronized-on-another-class-method", "X = []\nclass A:\n"
+     "    @synchronized\n    def a(self):\n        pass\n"
+     "    def b(self):\n        X.append(1)  # here\n", False),
+]
+
+
+@pytest.mark.parametrize("source,expected",
+                         [pytest.param(s, e, id=n) for n, s, e in GUARDED])
+def test_guarded_regions(source, expected):
+    facts = facts_of(source)
+    assert is_guarded(marked(facts), facts) is expected
+
+
+INIT = [
+    ("module-top-level", "X = []\nX.append(1)  # here\n", True),
+    ("main-block", "X = []\nif __name__ == '__main__':\n"
+     "    X.append(1)  # here\n", True),
+    ("called-from-main-only", "X = []\ndef main():\n    X.append(1)  # here\n"
+     "if __name__ == '__main__':\n    main()\n", True),
+    ("called-at-top-and-from-function", "X = []\ndef load():\n"
+     "    X.append(1)  # here\nload()\ndef later():\n    load()\n", False),
+    ("never-referenced", "X = []\ndef load():\n    X.append(1)  # here\n",
+     False),
+    ("decorator-at-module-level", "R = {}\ndef reg(f):\n"
+     "    R[f.__name__] = f  # here\n    return f\n@reg\ndef g():\n    pass\n",
+     True),
+    ("decorator-factory-nested", "R = {}\ndef reg(name):\n    def deco(f):\n"
+     "        R[name] = f  # here\n        return f\n    return deco\n"
+     "@reg('x')\ndef g():\n    pass\n", True),
+    ("returns-other-value", "R = []\ndef add(item):\n"
+     "    R.append(item)  # here\n    return len(R)\n", False),
+    ("method-named-init", "class A:\n    X = []\n    def __init__(self):\n"
+     "        A.X.append(1)  # here\n", False),
+]
+
+
+@pytest.mark.parametrize("source,expected",
+                         [pytest.param(s, e, id=n) for n, s, e in INIT])
+def test_initialisation_code(source, expected):
+    facts = facts_of(source)
+    assert is_init_code(marked(facts), facts) is expected
+
+
+def test_configured_init_function():
+    source = "X = []\ndef setup():\n    X.append(1)  # here\n"
+    facts = facts_of(source, Settings(init_functions=("setup",)))
+    assert is_init_code(marked(facts), facts)
+
+
+def test_module_globals_and_mutables():
+    facts = facts_of(
+        "import collections\nimport weakref\n"
+        "A = {}\nB: list = []\nC = (1, 2)\nD = frozenset()\nE = None\n"
+        "if True:\n    F = set()\nelse:\n    F = None\n"
+        "try:\n    G = collections.defaultdict(list)\nexcept Exception:\n"
+        "    G = {}\n"
+        "with open('x') as f:\n    H = weakref.WeakValueDictionary()\n"
+        "I = {k: 1 for k in 'ab'}\nJ = dict()\nK = 0\nK += 1\n"
+        "def f():\n    L = {}\n"
+        "class M:\n    n = []\n    o = ()\n")
+    state = facts.memo(module_state)
+    assert set(state.mutables) == {"A", "B", "F", "G", "H", "I", "J"}
+    assert {"C", "D", "E", "K"} <= state.globals
+    assert "L" not in state.globals
+    assert state.class_mutables == {"M": {"n": state.class_mutables["M"]
+                                          ["n"]}}
+
+
+def test_global_reference_sees_shadowing():
+    facts = facts_of(
+        "X = {}\n"
+        "def a():\n    X[1] = 1  # here\n")
+    assert global_reference("X", marked(facts))
+    for body in ("    X = {}\n    X[1] = 1  # here\n",
+                 "    for X in ():\n        pass\n    X[1] = 1  # here\n",
+                 "    import X\n    X[1] = 1  # here\n"):
+        facts = facts_of("X = {}\ndef a():\n" + body)
+        assert not global_reference("X", marked(facts))
+    closure = facts_of("X = {}\ndef a():\n    X = {}\n    def b():\n"
+                       "        X[1] = 1  # here\n")
+    assert not global_reference("X", marked(closure))
+    declared = facts_of("X = {}\ndef a():\n    global X\n    X = {}\n"
+                        "    X[1] = 1  # here\n")
+    assert global_reference("X", marked(declared))
+
+
+def test_class_mutable_through_self_only_when_never_assigned():
+    source = ("class A:\n    shared = {}\n    own = {}\n"
+              "    def __init__(self):\n        self.own = {}\n"
+              "    def f(self):\n        self.shared[1] = 1  # here\n"
+              "        self.own[1] = 1\n")
+    facts = facts_of(source)
+    stmt = marked(facts)
+    target = shared_container(stmt.targets[0].value, facts, at=stmt)
+    assert (target.name, target.kind, target.lock) == \
+        ("A.shared", "class", "_SHARED_LOCK")
+    own = next(n for n in walk(facts.tree) if isinstance(n, ast.Assign)
+               and n.lineno == stmt.lineno + 1)
+    assert shared_container(own.targets[0].value, facts, at=own) is None
