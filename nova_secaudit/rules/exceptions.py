@@ -237,7 +237,7 @@ class ReraiseWrappedInOriginalType(Rule):
             exc = raise_.exc
             if exc.__class__ is ast.Call and _may_rebuild(exc.func, facts):
                 yield from self._check_raise(raise_, facts)
-        if facts.source is None or "reraise" in facts.source:
+        if facts.source is None or "reraise(" in facts.source:
             for expr in facts.nodes(ast.Expr):
                 if expr.value.__class__ is ast.Call:
                     yield from self._check_six_reraise(expr, facts)
