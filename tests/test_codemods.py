@@ -269,7 +269,8 @@ CASES = [
         import futurist.rejection
 
         executor = futurist.ThreadPoolExecutor(
-            max_workers=4, check_and_reject=futurist.rejection.reject_when_reached(64))
+            max_workers=4,
+            check_and_reject=futurist.rejection.reject_when_reached(64))
         """, codes={"NSA102"}),
     Case("NSA102-reuses-from-import", """
         import futurist
@@ -281,7 +282,8 @@ CASES = [
         from futurist import rejection
 
         pool = futurist.GreenThreadPoolExecutor(
-            4, check_and_reject=rejection.reject_when_reached(10))
+            4,
+            check_and_reject=rejection.reject_when_reached(10))
         """, codes={"NSA102"}, max_backlog=10),
     # -- NSA401 ----------------------------------------------------------
     Case("NSA401-cancel-not-done", """
@@ -299,8 +301,8 @@ CASES = [
         def gather(pool, jobs):
             fs = {pool.submit(j): j for j in jobs}
             done, not_done = cf.wait(fs, timeout=5)
-            for fut in not_done:
-                fut.cancel()
+            for f in not_done:
+                f.cancel()
             return [f.result() for f in done]
         """),
     Case("NSA401-collection-waited-on", """
@@ -771,3 +773,17 @@ def test_masker_that_cannot_fit_is_skipped_not_made_too_long():
         """)
     after, fixed = run_commands(before)
     assert after == before and not fixed
+
+
+def test_cancel_loop_name_never_shadows_a_name_of_the_function():
+    before = _src("""
+        from concurrent import futures
+
+
+        def gather(pool, jobs, f):
+            fs = [pool.submit(f, j) for j in jobs]
+            done, not_done = futures.wait(fs, timeout=5)
+            return [x.result() for x in done]
+        """)
+    after, _ = run_commands(before)
+    assert "    for fut in not_done:\n        fut.cancel()\n" in after

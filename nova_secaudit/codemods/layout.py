@@ -200,9 +200,10 @@ def relayout_call(call: cst.Call, prefix: str, suffix: str, indent: str,
     candidates = []
     candidates.append(func_text + "(" + _fill(
         items, visual, " " * visual, tail, limit) + ")")
+    # Hanging indent: one argument per line, as Nova writes long calls.
     hanging = indent + "    "
-    candidates.append(func_text + "(\n" + hanging + _fill(
-        items, len(hanging), hanging, tail, limit) + ")")
+    candidates.append(func_text + "(\n" + hanging +
+                      (",\n" + hanging).join(items) + ")")
     candidate = _best(candidates, prefix, suffix, limit, original_width)
     try:
         new = cst.parse_expression(candidate)

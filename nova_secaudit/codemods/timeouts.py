@@ -16,11 +16,45 @@ LOOP_NAMES = ("f", "fut", "future", "pending_future")
 
 
 class _Names(cst.CSTVisitor):
+    """Names a new local could clash with: every name used in the scope,
+    except the targets of comprehensions (their own scope) that appear
+    nowhere else."""
+
     def __init__(self):
-        self.names: set[str] = set()
+        self.outside: set[str] = set()
+        self.inside: set[str] = set()
+        self.comprehension_targets: set[str] = set()
+        self.depth = 0
+
+    def _enter(self, node) -> None:
+        self.depth += 1
+
+    def _leave(self, node) -> None:
+        self.depth -= 1
+
+    visit_ListComp = visit_SetComp = visit_DictComp = \
+        visit_GeneratorExp = _enter
+    leave_ListComp = leave_SetComp = leave_DictComp = \
+        leave_GeneratorExp = _leave
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        for name in _target_names(node.target):
+            self.comprehension_targets.add(name)
 
     def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
+        (self.inside if self.depth else self.outside).add(node.value)
+
+    @property
+    def names(self) -> set[str]:
+        return self.outside | (self.inside - self.comprehension_targets)
+
+
+def _target_names(target) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    return []
 
 
 def free_name(scope: cst.CSTNode | None, candidates=LOOP_NAMES) -> str:

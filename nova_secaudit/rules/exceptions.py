@@ -351,14 +351,23 @@ class RawExceptionLoggedThenReraised(Rule):
             "        LOG.error('cell %s failed: %s', cell, e)\n"
             "        raise\n",
             name="error-with-bound-exception",
-            fixed="import logging\n\nfrom oslo_utils import strutils\n\n"
+            # The codemod's output: mask_password leaves URL credentials
+            # alone, so the text also goes through the URL masker.
+            fixed="import logging\nimport re\n\n"
+                  "from oslo_utils import strutils\n\n\n"
+                  "def _mask_url_credentials(value):\n"
+                  "    \"\"\"Text of ``value`` with the password of every "
+                  "URL in it masked.\"\"\"\n"
+                  "    return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', "
+                  "r'\\1***@', str(value))\n\n\n"
                   "LOG = logging.getLogger(__name__)\n\n\n"
                   "def call(fn, cell):\n"
                   "    try:\n"
                   "        return fn()\n"
                   "    except Exception as e:\n"
-                  "        LOG.error('cell %s failed: %s', cell, "
-                  "strutils.mask_password(str(e)))\n"
+                  "        LOG.error('cell %s failed: %s', cell,\n"
+                  "                  strutils.mask_password("
+                  "_mask_url_credentials(e)))\n"
                   "        raise\n"),
         Example(
             "from oslo_log import log as logging\n"
