@@ -787,3 +787,22 @@ def test_cancel_loop_name_never_shadows_a_name_of_the_function():
         """)
     after, _ = run_commands(before)
     assert "    for fut in not_done:\n        fut.cancel()\n" in after
+
+
+def test_NSA302_on_LOG_exception_is_not_half_fixed():
+    before = _src("""
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def call(fn):
+            try:
+                return fn()
+            except Exception as exc:
+                LOG.exception('call failed: %s', exc)
+                raise
+        """)
+    assert findings(before, {"NSA302"})
+    after, fixed = run_commands(before)
+    assert after == before and not fixed

@@ -108,6 +108,7 @@ class MaskSecrets(FindingCodemod):
                 start = convert._char_pos(line, col)
                 end = convert._char_pos(end_line, end_col)
                 self.wanted[(start, end)] = (target, "exception")
+        tree.visit(_TracebackLogs(self))
         self._parts_left = {}
         for target, _ in self.wanted.values():
             self._parts_left[target] = self._parts_left.get(target, 0) + 1
@@ -250,6 +251,42 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
             not isinstance(expr, (cst.Tuple, cst.GeneratorExp)):
         return expr.with_changes(lpar=(), rpar=())
     return expr
+
+
+def logs_traceback(call: cst.Call) -> bool:
+    """``LOG.exception(...)`` or ``exc_info=`` something true: the
+    traceback repeats the exception's text, which a masker on the
+    arguments cannot reach."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "exception":
+        return True
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "exc_info":
+            value = arg.value
+            return not (isinstance(value, cst.Name) and
+                        value.value in ("False", "None")) and \
+                not (isinstance(value, cst.Integer) and value.value == "0")
+    return False
+
+
+class _TracebackLogs(cst.CSTVisitor):
+    """Drops NSA302 findings on calls that log the traceback: masking
+    their arguments would leave the same text unmasked in the traceback,
+    a half fix."""
+
+    def __init__(self, codemod: "MaskSecrets"):
+        super().__init__()
+        self.codemod = codemod
+
+    def visit_Call(self, node: cst.Call) -> None:
+        codemod = self.codemod
+        for target in codemod.targets.at(codemod.start_of(node), ("NSA302",)):
+            if logs_traceback(node):
+                codemod.wanted = {k: v for k, v in codemod.wanted.items()
+                                  if v[0] is not target}
+                codemod.skip(target, "the traceback is logged too "
+                                     "(.exception()/exc_info): log it once, "
+                                     "where the exception is handled")
 
 
 class _Placeholder(cst.CSTTransformer):
