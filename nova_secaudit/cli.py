@@ -60,6 +60,9 @@ def _add_reporting(parser: argparse.ArgumentParser) -> None:
                              "exit 0")
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write the results cache")
+    parser.add_argument("--no-fixes", action="store_true",
+                        help="json/sarif/html: leave out the codemods' "
+                             "proposed fixes (they need libcst and time)")
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
                         help="results cache directory (default "
                              "./.nova-secaudit-cache)")
@@ -130,7 +133,8 @@ def run_check(args) -> int:
     with _progress(len(files)) as advance:
         results = list(check_paths(
             files, settings, args.jobs, cache=cache, progress=advance,
-            fixes=args.format in ("json", "sarif", "html")))
+            fixes=args.format in ("json", "sarif", "html") and
+            not args.no_fixes))
     for result in results:
         if result.error:
             print(f"{result.path}: error: {result.error}", file=sys.stderr)
@@ -152,7 +156,8 @@ def run_check(args) -> int:
             if result.fixes is not None:
                 result.fixes = [p for p, k in zip(result.fixes, keep) if k]
     report = Report(results, settings, errors,
-                    accepted.matched if accepted else 0)
+                    accepted.matched if accepted else 0,
+                    with_fixes=not args.no_fixes)
     _emit(render(report, args.format), args.output)
     if errors:
         return EXIT_ERROR

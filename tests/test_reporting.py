@@ -241,3 +241,17 @@ def test_cli_output_file_and_exit_codes(tree):
          "--output", os.path.join("missing", "dir", "x.txt"), "pkg/seed.py"],
         capture_output=True, text=True)
     assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+
+
+def test_no_fixes_leaves_fixes_out(tree):
+    pytest.importorskip("libcst")
+    args = [sys.executable, "-m", "nova_secaudit.cli", "check", "--no-cache",
+            "--format", "sarif", "pkg/seed.py"]
+    with_fixes = json.loads(subprocess.run(
+        args, capture_output=True, text=True).stdout)
+    without = json.loads(subprocess.run(
+        args + ["--no-fixes"], capture_output=True, text=True).stdout)
+    assert any("fixes" in r for r in with_fixes["runs"][0]["results"])
+    assert not any("fixes" in r for r in without["runs"][0]["results"])
+    assert len(without["runs"][0]["results"]) == \
+        len(with_fixes["runs"][0]["results"])

@@ -26,6 +26,8 @@ class Report:
     # (path, one-line reason) for paths that could not be checked.
     errors: list[tuple[str, str]] = field(default_factory=list)
     baseline_matched: int = 0
+    # False: leave proposed fixes out (``check --no-fixes``).
+    with_fixes: bool = True
     _sources: dict = field(default_factory=dict, repr=False)
 
     def findings(self) -> Iterator[tuple[Finding, str]]:

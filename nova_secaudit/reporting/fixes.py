@@ -155,7 +155,7 @@ def proposed_fix(report, found: Finding) -> FixProposal | None:
     """The codemod's fix for ``found``: from the run's results when the
     runner computed them, else worked out here (memoised per file)."""
     rule = RULES_BY_CODE.get(found.code)
-    if rule is None or rule.fix is FixSafety.NONE:
+    if rule is None or rule.fix is FixSafety.NONE or not report.with_fixes:
         return None
     memo = report.__dict__.setdefault("_fix_memo", {})
     if not memo:
