@@ -102,7 +102,8 @@ def _encoding(data: bytes) -> tuple[str, bool]:
 
 def transform_text(text: str, path: str, settings: Settings,
                    options: FixOptions, result: FileFix,
-                   present: Iterable[str] | None = None) -> str:
+                   present: Iterable[str] | None = None,
+                   findings: list[Finding] | None = None) -> str:
     """``text`` with every enabled codemod applied (libcst parses here)."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
@@ -112,13 +113,14 @@ def transform_text(text: str, path: str, settings: Settings,
     module = cst.parse_module(text)
     result.parsed_by_libcst = True
     present = set(options.codes if present is None else present)
+    known = (module, text, findings) if findings is not None else None
     for command in ORDER:
         codes = [c for c in command.CODES if c in present]
         if not codes:
             continue
         context = CodemodContext(filename=path)
         codemod = command(context, settings=settings, codes=codes,
-                          reuse_lock=options.reuse_lock)
+                          reuse_lock=options.reuse_lock, known=known)
         try:
             module = codemod.transform_module(module)
         except SkipFile:
@@ -129,6 +131,19 @@ def transform_text(text: str, path: str, settings: Settings,
     return module.code
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line`` of ``exc``, even when its ``str()`` fails (a
+    libcst KeyError keyed by a 1,000-deep node recurses in ``repr``)."""
+    try:
+        detail = " ".join(str(exc).split("\n", 1)[0].split())
+    except Exception:  # RecursionError and the like
+        detail = ""
+    if len(detail) > 160:
+        detail = detail[:157] + "..."
+    return f"{type(exc).__name__}: {detail}" if detail else \
+        type(exc).__name__
+
+
 def verify(new_text: str, path: str) -> str | None:
     """None when ``new_text`` parses and compiles, else why the transform
     must not be kept."""
@@ -137,6 +152,8 @@ def verify(new_text: str, path: str) -> str | None:
         compile(tree, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         return f"fixed text would not compile ({exc}); file left unchanged"
+    except (RecursionError, MemoryError):
+        return "fixed text too deeply nested to compile; file left unchanged"
     return None
 
 
@@ -162,10 +179,9 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         return result
     try:
         new_text = transform_text(text, path, settings, options, result,
-                                  {f.code for f in fixable})
+                                  {f.code for f in fixable}, findings)
     except Exception as exc:  # libcst parse errors and codemod bugs alike
-        result.error = (f"not fixed: {type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        result.error = f"not fixed: {describe_exception(exc)}"
         result.fixes.clear()
         return result
     if new_text == text:

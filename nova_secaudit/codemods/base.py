@@ -134,8 +134,11 @@ class FindingCodemod(VisitorBasedCodemodCommand):
     def __init__(self, context: CodemodContext,
                  settings: Settings | None = None,
                  codes: Iterable[str] | None = None,
-                 nsa_config: str | None = None, **overrides) -> None:
+                 nsa_config: str | None = None, known=None,
+                 **overrides) -> None:
         super().__init__(context)
+        # (module, its text, engine findings with suppressions applied)
+        self.known = known
         if settings is None:
             settings = load_settings(context.filename or ".", nsa_config)
         changes = {k: v for k, v in overrides.items()
@@ -188,8 +191,15 @@ class FindingCodemod(VisitorBasedCodemodCommand):
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         # Findings first: a module with nothing to fix is skipped before
-        # libcst computes any metadata for it.
-        findings = self.engine_findings(tree.code)
+        # libcst computes any metadata for it. ``known`` (the fix run's
+        # pre-filter) saves generating the text and re-running the engine
+        # when this very module object was already checked.
+        if self.known is not None and self.known[0] is tree:
+            _, text, known = self.known
+            findings = [f for f in known if f.code in self.codes]
+        else:
+            text = tree.code
+            findings = self.engine_findings(text)
         usable = []
         for found in findings:
             reason = self.fixable(found)
@@ -200,7 +210,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         if not usable:
             raise SkipFile("no finding of " + ", ".join(self.codes) +
                            " to fix")
-        self.targets = Targets(usable, tree.code)
+        self.targets = Targets(usable, text)
         return super().transform_module(tree)
 
     @contextmanager

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from nova_secaudit.codemods.base import FindingCodemod, Targets, \
     add_common_args
@@ -60,7 +59,6 @@ class MaskSecrets(FindingCodemod):
 
     DESCRIPTION = "NSA302/NSA502: mask exception text and secrets in logs"
     CODES = ("NSA302", "NSA502")
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -108,12 +106,13 @@ class MaskSecrets(FindingCodemod):
                 start = convert._char_pos(line, col)
                 end = convert._char_pos(end_line, end_col)
                 self.wanted[(start, end)] = (target, "exception")
-        tree.visit(_TracebackLogs(self))
         self._parts_left = {}
         for target, _ in self.wanted.values():
             self._parts_left[target] = self._parts_left.get(target, 0) + 1
         self._grown: list[tuple[int, int]] = []
         self._grown_targets: dict[tuple[int, int], object] = {}
+        self._arg_values: set[int] = set()
+        self._undone = False
 
     # -- the maskers' names, importing them when needed -------------------
     def _callable(self, qualified: str) -> str:
@@ -162,8 +161,7 @@ class MaskSecrets(FindingCodemod):
             text = f"{self.masker()}({self.url_masker()}(__value__))"
         wrapped = cst.parse_expression(text)
         wrapped = _replace_placeholder(wrapped, _bare(result))
-        if not isinstance(self.get_metadata(ParentNodeProvider, original),
-                          cst.Arg):
+        if id(original) not in self._arg_values:
             # Not a call argument the enclosing call can re-fill (a dict
             # value, a % operand): break inside the masker instead.
             start, end = key
@@ -187,6 +185,9 @@ class MaskSecrets(FindingCodemod):
             self.applied(target)
         return wrapped
 
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self._arg_values.add(id(node.value))
+
     def leave_Call(self, original: cst.Call, updated: cst.Call):
         if not self._grown:
             return updated
@@ -195,6 +196,10 @@ class MaskSecrets(FindingCodemod):
         if not inside:
             return updated
         self._grown = [p for p in self._grown if p not in inside]
+        if logs_traceback(original) and self.targets.at(start, ("NSA302",)):
+            return self._undo(original, inside, (
+                "the traceback is logged too (.exception()/exc_info): log "
+                "it once, where the exception is handled"))
         new = self.relayout(original, updated)
         start_line, end_line = start[0], end[0]
         first = self.original_line(start_line)
@@ -205,15 +210,19 @@ class MaskSecrets(FindingCodemod):
                                            last[end[1]:], start_line,
                                            end_line):
             return new
-        # No layout keeps the call within 79 columns: leave it as it was.
+        return self._undo(original, inside, "the masked call would pass 79 "
+                                            "columns; mask it by hand")
+
+    def _undo(self, original, inside, reason: str):
+        """Leave the call as it was and report its targets skipped."""
+        self._undone = True
         for position in inside:
             target = self._grown_targets[position]
             if target in self._handled and self.fixed[target.code]:
                 self.fixed[target.code] -= 1
                 self._handled.discard(target)
             self._parts_left[target] = -1
-            self.skip(target, "the masked call would pass 79 columns; "
-                              "mask it by hand")
+            self.skip(target, reason)
         return original
 
     def fits_unchanged(self, prefix, call, suffix, first_line, last_line):
@@ -227,13 +236,14 @@ class MaskSecrets(FindingCodemod):
     def finish(self, tree: cst.Module) -> cst.Module:
         for target, _ in self.wanted.values():
             self.skip(target, "no expression at the reported position")
-        code = tree.code
-        if self.needs_helper and f"{URL_HELPER}(" not in code:
-            self.needs_helper = False  # every use was undone
-        self.needed_imports = [
-            line for line in self.needed_imports
-            if line == "import re" or
-            f"{line.rpartition(' ')[2]}." in code]
+        if self._undone:  # a masking was undone: is each addition used?
+            code = tree.code
+            if self.needs_helper and f"{URL_HELPER}(" not in code:
+                self.needs_helper = False
+            self.needed_imports = [
+                line for line in self.needed_imports
+                if line == "import re" or
+                f"{line.rpartition(' ')[2]}." in code]
         if self.needs_helper:
             helper = cst.parse_statement(URL_HELPER_CODE)
             tree = insert_after(tree, imports_end(tree), [helper], 2)
@@ -267,26 +277,6 @@ def logs_traceback(call: cst.Call) -> bool:
                         value.value in ("False", "None")) and \
                 not (isinstance(value, cst.Integer) and value.value == "0")
     return False
-
-
-class _TracebackLogs(cst.CSTVisitor):
-    """Drops NSA302 findings on calls that log the traceback: masking
-    their arguments would leave the same text unmasked in the traceback,
-    a half fix."""
-
-    def __init__(self, codemod: "MaskSecrets"):
-        super().__init__()
-        self.codemod = codemod
-
-    def visit_Call(self, node: cst.Call) -> None:
-        codemod = self.codemod
-        for target in codemod.targets.at(codemod.start_of(node), ("NSA302",)):
-            if logs_traceback(node):
-                codemod.wanted = {k: v for k, v in codemod.wanted.items()
-                                  if v[0] is not target}
-                codemod.skip(target, "the traceback is logged too "
-                                     "(.exception()/exc_info): log it once, "
-                                     "where the exception is handled")
 
 
 class _Placeholder(cst.CSTTransformer):
