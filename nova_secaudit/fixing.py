@@ -102,7 +102,8 @@ def _encoding(data: bytes) -> tuple[str, bool]:
 
 def transform_text(text: str, path: str, settings: Settings,
                    options: FixOptions, result: FileFix,
-                   present: Iterable[str] | None = None) -> str:
+                   present: Iterable[str] | None = None,
+                   findings: list[Finding] | None = None) -> str:
     """``text`` with every enabled codemod applied (libcst parses here)."""
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
@@ -112,13 +113,14 @@ def transform_text(text: str, path: str, settings: Settings,
     module = cst.parse_module(text)
     result.parsed_by_libcst = True
     present = set(options.codes if present is None else present)
+    known = (module, text, findings) if findings is not None else None
     for command in ORDER:
         codes = [c for c in command.CODES if c in present]
         if not codes:
             continue
         context = CodemodContext(filename=path)
         codemod = command(context, settings=settings, codes=codes,
-                          reuse_lock=options.reuse_lock)
+                          reuse_lock=options.reuse_lock, known=known)
         try:
             module = codemod.transform_module(module)
         except SkipFile:
@@ -177,7 +179,7 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         return result
     try:
         new_text = transform_text(text, path, settings, options, result,
-                                  {f.code for f in fixable})
+                                  {f.code for f in fixable}, findings)
     except Exception as exc:  # libcst parse errors and codemod bugs alike
         result.error = f"not fixed: {describe_exception(exc)}"
         result.fixes.clear()
