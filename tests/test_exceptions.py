@@ -582,3 +582,45 @@ def call(fn):
         raise exc_class('unreachable: %s' % e)
 """, "NSA301")
     assert found.fix_args == {"type": "ks_exc.ConnectFailure", "name": "e"}
+
+
+def test_leaky_spans_cover_only_code_after_a_broad_handler():
+    from nova_secaudit.analysis.handlers import in_leaky_span
+    facts = _facts("""
+def before_and_after(fn):
+    early = 1
+    try:
+        fn()
+    except Exception as e:
+        late = 2
+    return late
+
+
+def only_specific(fn):
+    try:
+        fn()
+    except KeyError as e:
+        late = 3
+""")
+    assigns = {}
+    for assign in facts.nodes(ast.Assign):
+        assigns.setdefault(getattr(assign.targets[0], "id", ""), assign)
+    [ret] = facts.nodes(ast.Return)
+    assert not in_leaky_span(assigns["early"], facts)
+    assert in_leaky_span(assigns["late"], facts)
+    assert in_leaky_span(ret, facts)
+    specific = [a for a in facts.nodes(ast.Assign)
+                if getattr(a.targets[0], "id", "") == "late"][-1]
+    assert not in_leaky_span(specific, facts)
+
+
+def test_text_bound_before_the_handler_does_not_carry():
+    assert _findings("""
+def call(fn, e):
+    msg = 'bad input: %s' % e
+    try:
+        return fn()
+    except Exception as e:
+        pass
+    return msg
+""", "NSA303") == []
