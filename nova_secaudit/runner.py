@@ -116,7 +116,8 @@ def check_paths(paths: Iterable[str], settings: Settings,
             [paths[i] for i in todo], [contents.get(i) for i in todo],
             settings, jobs, chunk, progress, fixes)):
         ready[index] = result
-        if cache is not None and index in digests:
+        if cache is not None and index in digests and \
+                result.error != WORKER_DIED:
             cache.put(result.path, digests[index], result.findings,
                       result.fingerprints, result.error, result.fixes)
     if cache is not None:
@@ -135,10 +136,32 @@ def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
                 progress(1)
         return
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        for results in pool.map(_check_many, chunks,
-                                [settings] * len(chunks),
-                                [fixes] * len(chunks)):
+    finished = 0
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            for results in pool.map(_check_many, chunks,
+                                    [settings] * len(chunks),
+                                    [fixes] * len(chunks)):
+                finished += 1
+                if progress:
+                    progress(len(results))
+                yield from results
+    except concurrent.futures.process.BrokenProcessPool:
+        # A worker died (killed, out of memory, a crash in C code): check
+        # the rest one file per process, so only the culprit is lost.
+        for path in (p for part in chunks[finished:] for p in part):
+            yield _isolated(path, settings, fixes)
             if progress:
-                progress(len(results))
-            yield from results
+                progress(1)
+
+
+WORKER_DIED = "worker process died while checking this file"
+
+
+def _isolated(path: str, settings: Settings, fixes: bool) -> FileResult:
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_check_many, [path], settings,
+                               fixes).result()[0]
+    except concurrent.futures.process.BrokenProcessPool:
+        return FileResult(path, error=WORKER_DIED)

@@ -469,3 +469,28 @@ def test_front_ends_agree_on_odd_but_valid_source(tmp_path, content,
     assert (*position, "NSA101") in cli_found
     assert frontends.flake8_findings(str(path)) == cli_found
     assert frontends.pylint_findings(str(path)) == cli_found
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork",
+    reason="the patched worker must be inherited by fork")
+def test_dead_worker_process_loses_only_its_file(tmp_path, capsys,
+                                                 monkeypatch):
+    from nova_secaudit import runner
+    real_check_file = runner.check_file
+
+    def dies_on_killer(path, *args, **kwargs):
+        if path.endswith("killer.py"):
+            os._exit(9)  # as the OOM killer or a crash in C code would
+        return real_check_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_file", dies_on_killer)
+    for index in range(40):
+        (tmp_path / f"mod_{index:02d}.py").write_bytes(HEALTHY)
+    (tmp_path / "mod_17_killer.py").write_bytes(HEALTHY)
+    code, out, err = run_check(tmp_path, capsys, "--jobs=2")
+    assert error_lines(err, tmp_path) == {
+        "mod_17_killer.py": runner.WORKER_DIED}
+    assert len(out) == 40 and all(HEALTHY_FINDING[-12:] in line
+                                  for line in out)
+    assert code == cli.EXIT_ERROR
