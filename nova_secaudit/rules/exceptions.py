@@ -42,6 +42,7 @@ from nova_secaudit.engine import Example, FixSafety, Rule
 FAMILY = ("3", "exceptions", "Exception handling that leaks detail")
 
 INFO = 20
+_LEVEL_NAMES = {20: "info", 30: "warning", 40: "error", 50: "critical"}
 # Keywords of a logging call that are not part of the logged text.
 NON_TEXT_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel",
                                "extra"})
@@ -546,7 +547,8 @@ class RawExceptionLoggedThenReraised(Rule):
         what = ast.unparse(raw[0]) if raw else "the traceback"
         if len(what) > 20:
             what = "raw exception text"
-        yield self.finding(node, facts, what=what, level=method,
+        yield self.finding(node, facts, what=what,
+                           level=_LEVEL_NAMES.get(level, str(level)),
                            fix_data=fix_data)
 
 
