@@ -297,11 +297,26 @@ def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
             yield fix_file(path, settings, options)
         return
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        for results in pool.map(_fix_many, chunks,
-                                [settings] * len(chunks),
-                                [options] * len(chunks)):
-            yield from results
+    finished = 0
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            for results in pool.map(_fix_many, chunks,
+                                    [settings] * len(chunks),
+                                    [options] * len(chunks)):
+                finished += 1
+                yield from results
+    except concurrent.futures.process.BrokenProcessPool:
+        # A worker died (killed, out of memory, a crash in C code). Its
+        # writes were atomic; fix the rest one file per process, so only
+        # the culprit is lost.
+        for path in (p for part in chunks[finished:] for p in part):
+            try:
+                with concurrent.futures.ProcessPoolExecutor(1) as pool:
+                    yield pool.submit(_fix_many, [path], settings,
+                                      options).result()[0]
+            except concurrent.futures.process.BrokenProcessPool:
+                yield FileFix(path, error="worker process died while "
+                                          "fixing this file")
 
 
 @dataclass

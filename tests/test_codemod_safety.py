@@ -319,3 +319,27 @@ def test_fix_on_deep_nesting_is_one_line_and_the_run_goes_on(tmp_path):
                      .splitlines() if name in line]
             assert len(lines) == 1 and ": not fixed: " in lines[0], lines
     assert (tmp_path / "c_healthy.py").read_bytes() != fixable(1)
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork",
+    reason="the patched worker must be inherited by fork")
+def test_dead_fix_worker_costs_only_its_file(tmp_path, monkeypatch):
+    real_fix_file = fixing.fix_file
+
+    def dies_on_killer(path, *args, **kwargs):
+        if path.endswith("killer.py"):
+            os._exit(9)
+        return real_fix_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(fixing, "fix_file", dies_on_killer)
+    old = make_tree(tmp_path, 20)
+    (tmp_path / "mod_009_killer.py").write_bytes(fixable(99))
+    results = list(fixing.fix_paths(sorted(map(str, tmp_path.glob("*.py"))),
+                                    SETTINGS, OPTIONS, jobs=2, chunk=4))
+    errors = {Path(r.path).name: r.error for r in results if r.error}
+    assert errors == {"mod_009_killer.py":
+                      "worker process died while fixing this file"}
+    assert (tmp_path / "mod_009_killer.py").read_bytes() == fixable(99)
+    for name in old:
+        assert b"max_workers=" in (tmp_path / name).read_bytes(), name
