@@ -18,6 +18,7 @@ NSA3 = ("NSA3",)
 HEADER = (
     "import sys\n"
     "import traceback\n\n"
+    "import requests\n"
     "import six\n"
     "import webob.exc\n"
     "from keystoneauth1 import exceptions as ks_exc\n"
@@ -507,7 +508,8 @@ def _calls(facts, name):
 @pytest.mark.parametrize("caught,kind", [
     ("Exception", "broad"), ("BaseException", "broad"), (None, "broad"),
     ("(KeyError, Exception)", "broad"), ("db_exc.DBError", "driver"),
-    ("ks_exc.http.Unauthorized", "driver"), ("ValueError", None),
+    ("ks_exc.http.Unauthorized", "driver"),
+    ("requests.ConnectionError", "driver"), ("ValueError", None),
     ("exception.NovaException", None), ("UnknownLocalName", None),
 ], ids=lambda v: str(v))
 def test_catch_kind(caught, kind):

@@ -47,7 +47,9 @@ BROAD_TYPES = frozenset({"builtins.Exception", "builtins.BaseException"})
 # the failing SQL statement and its parameters in their text.
 DRIVER_PREFIXES = ("sqlalchemy.exc.", "oslo_db.exception.",
                    "oslo_messaging.", "keystoneauth1.exceptions.",
-                   "requests.exceptions.", "pymysql.", "psycopg2.",
+                   # requests re-exports its exceptions at the top level
+                   # (requests.ConnectionError): anything caught from it
+                   "requests.", "pymysql.", "psycopg2.",
                    "psycopg.", "MySQLdb.")
 # Attributes of a caught exception whose value is its raw text (or the
 # wrapped driver error / failing statement with its parameters).
@@ -106,8 +108,7 @@ def _catch_kind(expr: ast.AST | None, facts) -> str | None:
             continue
         if qualified in BROAD_TYPES:
             kinds.add("broad")
-        elif qualified.startswith(DRIVER_PREFIXES) or \
-                qualified in {p[:-1] + ".Error" for p in DRIVER_PREFIXES}:
+        elif qualified.startswith(DRIVER_PREFIXES):
             kinds.add("driver")
     if "broad" in kinds:
         return "broad"
