@@ -110,6 +110,20 @@ def call(fn, cleanup):
         with excutils.save_and_reraise_exception():
             cleanup()
 """,
+    "NSA302-module-level-import-guard": """
+try:
+    import guestfs
+except Exception as exc:
+    LOG.error('guestfs unusable: %s', exc)  # expect: NSA302
+    raise
+""",
+    "NSA303-module-level-exc-info-value": """
+try:
+    import guestfs
+except Exception:
+    value = sys.exc_info()[1]
+    raise exception.NovaException('unusable: %s' % value)  # expect: NSA303
+""",
     "NSA302-through-assignment": """
 def call(fn):
     try:

@@ -285,6 +285,8 @@ def _may_follow(first: ast.stmt, later: ast.stmt,
 def _sys_exc_names(func: ast.AST | None, facts) -> dict[str, int]:
     """Names bound in ``func`` from ``sys.exc_info()``: name -> tuple index
     (0 type, 1 value, 2 traceback; -1 for the whole tuple)."""
+    if func is facts.tree:
+        func = None
     return facts.memo(_exc_info_bindings).get(id(func), {})
 
 
