@@ -369,10 +369,13 @@ def raw_text_source(expr: ast.AST, facts) -> ast.ExceptHandler | bool:
 class ExceptionTextFlow(ValueFlow):
     """Value flow of raw exception text in one function.
 
-    ``accept(handler)`` says which handlers' exceptions are sources (for
-    NSA303 only broad and driver ones); a use narrowed by ``isinstance`` to
+    ``accept(handler)`` says which handlers' exceptions are sources (the
+    rules take broad and driver ones); a use narrowed by ``isinstance`` to
     a specific type is not a source. Attributes of a caught exception other
     than :data:`RAW_ATTRIBUTES` (``e.code``, ``e.kwargs``) carry nothing.
+    Bindings are read from the statement index, from the function's first
+    broad/driver handler on (see :meth:`_collect`), so an ``accept`` wider
+    than that would miss bindings after earlier, narrower handlers.
     """
 
     def __init__(self, func: ast.AST, facts, accept):
@@ -569,21 +572,15 @@ def _text_call_of_source(call: ast.Call, flow: ExceptionTextFlow) -> bool:
         flow.is_source(call.args[0])
 
 
-def exception_flow(func: ast.AST, facts, kind: str) -> ExceptionTextFlow:
-    """The memoised flow of ``func`` for ``kind``: ``"any"`` (every caught
-    exception) or ``"leaky"`` (broad and driver exceptions only)."""
+def exception_flow(func: ast.AST, facts) -> ExceptionTextFlow:
+    """The memoised flow of broad and driver exception text in ``func``
+    (traceback/exc_info text counts wherever it is taken)."""
     memo = facts.memo(_flow_memo)
-    key = (id(func), kind)
-    flow = memo.get(key)
+    flow = memo.get(id(func))
     if flow is None:
-        if kind == "leaky":
-            def accept(handler):
-                return handler is None or \
-                    catch_kind(handler, facts) is not None
-        else:
-            def accept(handler):
-                return True
-        flow = memo[key] = ExceptionTextFlow(func, facts, accept)
+        def accept(handler):
+            return handler is None or catch_kind(handler, facts) is not None
+        flow = memo[id(func)] = ExceptionTextFlow(func, facts, accept)
     return flow
 
 

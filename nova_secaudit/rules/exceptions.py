@@ -88,7 +88,7 @@ def _flow_for(node: ast.stmt, exprs, facts):
     start = facts.memo(first_leaky_handlers)[id(owner)]
     if not any(may_carry(e, owner, start, facts) for e in exprs):
         return None
-    return exception_flow(owner, facts, "leaky")
+    return exception_flow(owner, facts)
 
 
 def _shown_to_users(exception_class: ast.AST, facts) -> bool:
@@ -554,7 +554,7 @@ class RawExceptionLoggedThenReraised(Rule):
 
     @staticmethod
     def _raw_parts(texts, call, owner, facts) -> list[ast.AST]:
-        flow = exception_flow(owner, facts, "leaky")
+        flow = exception_flow(owner, facts)
         return [part for text in texts
                 for part in flow.raw_parts(text, call)]
 
