@@ -260,6 +260,14 @@ def revert(fn, undo, instance):
             except Exception as e:
                 LOG.warning('Failed to revert: %s', e, instance=instance)
 """,
+    "NSA302-not-reraise-false-keyword": """
+def call(fn):
+    try:
+        return fn()
+    except Exception as e:
+        with excutils.save_and_reraise_exception(reraise=False):
+            LOG.error('ignored: %s', e)
+""",
     "NSA302-not-inner-name-shadows-outer": """
 def call(fn, cleanup):
     try:

@@ -161,8 +161,13 @@ def _is_save_and_reraise(expr: ast.AST, facts) -> bool:
 
 
 def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
-    """``ctxt.reraise = False`` anywhere in the with body: the block may
-    swallow the exception, so it is not a reliable re-raise."""
+    """``save_and_reraise_exception(reraise=False)``, or ``ctxt.reraise =
+    False`` anywhere in the with body: the block may swallow the exception,
+    so it is not a reliable re-raise. ``reraise=<expression>`` may
+    re-raise and counts."""
+    if any(kw.arg == "reraise" and isinstance(kw.value, ast.Constant) and
+           not kw.value.value for kw in item.context_expr.keywords):
+        return True
     if not isinstance(item.optional_vars, ast.Name):
         return False
     target_name = item.optional_vars.id
