@@ -648,3 +648,16 @@ def call(fn, e):
         pass
     return msg
 """, "NSA303") == []
+
+
+def test_nsa302_fix_data_marks_traceback_on_a_broad_catch_too():
+    [found] = _findings("""
+def call(fn):
+    try:
+        return fn()
+    except Exception as exc:
+        LOG.exception('failed: %s', exc)
+        raise
+""", "NSA302")
+    assert found.fix_args["exc_info"] == "1"
+    assert "arg_line" in found.fix_args

@@ -519,11 +519,13 @@ class RawExceptionLoggedThenReraised(Rule):
         if level is None or level < INFO or \
                 not reraises_after(node, handler, facts):
             return
-        exc_info = catch_kind(handler, facts) == "driver" and (
-            method == "exception" or any(
-                kw.arg == "exc_info" and not (
-                    isinstance(kw.value, ast.Constant) and not kw.value.value)
-                for kw in node.keywords))
+        logs_traceback = method == "exception" or any(
+            kw.arg == "exc_info" and not (
+                isinstance(kw.value, ast.Constant) and not kw.value.value)
+            for kw in node.keywords)
+        # The traceback alone is flagged for driver exceptions only (see
+        # Known limits); with raw text, the fix data still says it is there.
+        exc_info = logs_traceback and catch_kind(handler, facts) == "driver"
         arguments = node.args[1:] if method == "log" else node.args
         texts = list(arguments) + [kw.value for kw in node.keywords
                                    if kw.arg not in NON_TEXT_KEYWORDS and
@@ -542,7 +544,7 @@ class RawExceptionLoggedThenReraised(Rule):
                             arg_end_line=str(first.end_lineno),
                             arg_end_col=str(first.end_col_offset),
                             raw_args=";".join(map(_position, raw)))
-        if exc_info:
+        if logs_traceback:
             fix_data["exc_info"] = "1"
         what = ast.unparse(raw[0]) if raw else "the traceback"
         if len(what) > 20:
