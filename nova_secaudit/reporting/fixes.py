@@ -35,12 +35,14 @@ def fixed_text(text: str, path: str, found: Finding, settings,
                module=None) -> str | None:
     """The file's text after the codemod fixes ``found`` alone, or None.
 
-    Uses the codemod registry (``codemods.CODEMOD_FOR``) and narrows the
-    command's own engine run (``FindingCodemod.engine_findings``) to the one
-    finding, so each reported result gets exactly its own fix; the result
-    must pass ``fixing.verify`` (parses and compiles) like ``fix`` output.
-    ``module`` is the file's libcst tree when the caller already parsed it
-    (libcst trees are immutable, so one parse serves every finding).
+    Uses the codemod registry (``codemods.CODEMOD_FOR``) and hands the
+    command exactly this finding through its ``known=(tree, text,
+    findings)`` argument (the fix run's own hand-over, which also spares a
+    second engine run), so each reported result gets exactly its own fix.
+    The result must pass ``fixing.verify`` (parses and compiles) like
+    ``fix`` output. ``module`` is the file's libcst tree when the caller
+    already parsed it (libcst trees are immutable: one parse serves every
+    finding).
     """
     try:
         from libcst import parse_module
@@ -53,12 +55,11 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     command = CODEMOD_FOR.get(found.code)
     if command is None:
         return None
-    one = _only(command, found)
     try:
-        codemod = one(CodemodContext(filename=path), settings=settings,
-                      codes=[found.code])
         if module is None:
             module = parse_module(text)
+        codemod = command(CodemodContext(filename=path), settings=settings,
+                          codes=[found.code], known=(module, text, [found]))
         new_text = codemod.transform_module(module).code
     except SkipFile:
         return None
@@ -67,19 +68,6 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     if new_text == text or verify(new_text, path) is not None:
         return None
     return new_text
-
-
-def _only(command, found: Finding):
-    """``command`` restricted to the finding at ``found``'s position."""
-    key = (found.line, found.col, found.code)
-
-    class OneFinding(command):
-        def engine_findings(self, text):
-            return [f for f in super().engine_findings(text)
-                    if (f.line, f.col, f.code) == key]
-
-    OneFinding.__name__ = f"{command.__name__}OneFinding"
-    return OneFinding
 
 
 def replacements(before: str, after: str) -> list[Replacement]:
