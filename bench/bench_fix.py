@@ -41,7 +41,7 @@ class NoOp(VisitorBasedCodemodCommand):
 def timed(command, cwd, env) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True,
-                          text=True)
+                          text=True, errors="replace")
     return time.perf_counter() - started, done
 
 

@@ -65,7 +65,9 @@ def log(message: str) -> None:
 
 
 def run(command, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, **kwargs)
+    # Test output may hold bytes of any encoding: never fail on them.
+    return subprocess.run(command, capture_output=True, text=True,
+                          errors="replace", **kwargs)
 
 
 # -- 2. the fix ----------------------------------------------------------
@@ -209,7 +211,6 @@ def test_modules(tree: Path, changed: list[str]) -> list[str]:
 
 
 _TOTALS = re.compile(r"^ - (Passed|Failed|Skipped): (\d+)", re.M)
-_FAILED = re.compile(r"^FAIL: (\S+)", re.M)
 
 
 def run_tests(python: Path, tree: Path, modules: list[str],
@@ -222,19 +223,25 @@ def run_tests(python: Path, tree: Path, modules: list[str],
     started = time.monotonic()
     done = run([str(python), "-m", "stestr", "run", "--concurrency",
                 str(jobs), pattern], cwd=tree, env=env)
-    output = done.stdout + done.stderr
+    return {**stestr_results(python, tree, env),
+            "returncode": done.returncode,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def stestr_results(python: Path, tree: Path, env=None) -> dict:
+    """Totals and failing test ids of the last stestr run in ``tree``."""
+    env = env or dict(os.environ, **TEST_ENV)
+    last = run([str(python), "-m", "stestr", "last"], cwd=tree, env=env)
+    output = last.stdout + last.stderr
     totals = {kind.lower(): int(n) for kind, n in _TOTALS.findall(output)}
-    failed = sorted(set(_FAILED.findall(output)))
-    if not failed and done.returncode:
-        last = run([str(python), "-m", "stestr", "last", "--subunit"],
-                   cwd=tree, env=env)
-        failed = [] if last.returncode == 0 else ["<stestr error>"]
+    failing = run([str(python), "-m", "stestr", "failing", "--list"],
+                  cwd=tree, env=env)
+    failed = sorted(line.strip() for line in failing.stdout.splitlines()
+                    if line.strip().startswith("nova."))
     return {"passed": totals.get("passed", 0),
             "failed": totals.get("failed", 0),
             "skipped": totals.get("skipped", 0),
-            "failures": failed, "returncode": done.returncode,
-            "seconds": round(time.monotonic() - started, 1),
-            "tail": output.strip().splitlines()[-8:]}
+            "failures": failed}
 
 
 def main(argv=None) -> int:
@@ -246,15 +253,25 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-tests", action="store_true",
                         help="fix and check guarantees only")
     parser.add_argument("--json", default=None, help="write results here")
+    parser.add_argument("--reuse-before", action="store_true",
+                        help="with --workdir: take the pristine copy's test "
+                             "results from its last stestr run, and do not "
+                             "fix again if the patched copy exists")
     args = parser.parse_args(argv)
 
     source = fetch_release("nova", args.version)
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="nsa-nova-"))
     pristine, patched = scratch / "pristine", scratch / "patched"
-    for copy in (pristine, patched):
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(source, copy)
-    log(f"nova {args.version} copied to {scratch}")
+    reuse = args.reuse_before and patched.is_dir() and pristine.is_dir()
+    if not reuse:
+        for copy in (pristine, patched):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(source, copy)
+        log(f"nova {args.version} copied to {scratch}")
+    else:
+        log(f"reusing {scratch}: restoring the patched copy")
+        shutil.rmtree(patched)
+        shutil.copytree(source, patched)
 
     done = run_fix(patched, args.jobs)
     print(done.stdout, end="")
@@ -280,7 +297,10 @@ def main(argv=None) -> int:
         python = nova_venv(source, args.version)
         modules = test_modules(patched, changed)
         log(f"{len(modules)} test modules: {' '.join(modules)}")
-        before = run_tests(python, pristine, modules, args.jobs)
+        if args.reuse_before and (pristine / ".stestr").is_dir():
+            before = {**stestr_results(python, pristine), "seconds": 0}
+        else:
+            before = run_tests(python, pristine, modules, args.jobs)
         log(f"before the patch: {before['passed']} passed, "
             f"{before['failed']} failed, {before['skipped']} skipped "
             f"({before['seconds']} s)")
