@@ -114,6 +114,10 @@ INIT = [
      "    R.append(item)  # here\n    return len(R)\n", False),
     ("method-named-init", "class A:\n    X = []\n    def __init__(self):\n"
      "        A.X.append(1)  # here\n", False),
+    ("named-in-dunder-all-only", "__all__ = ['add']\nX = []\n"
+     "def add(v):\n    X.append(v)  # here\n", False),
+    ("mentioned-in-a-comment-only", "X = []\n# add() is called by rpc\n"
+     "def add(v):\n    X.append(v)  # here\n", False),
 ]
 
 
@@ -122,6 +126,15 @@ INIT = [
 def test_initialisation_code(source, expected):
     facts = facts_of(source)
     assert is_init_code(marked(facts), facts) is expected
+
+
+@pytest.mark.parametrize("source,expected",
+                         [pytest.param(s, e, id=n) for n, s, e in INIT])
+def test_initialisation_code_without_source_text(source, expected):
+    facts = facts_of(source)
+    stmt = marked(facts)
+    facts.source = None  # the tree-walking path must agree with the text
+    assert is_init_code(stmt, facts) is expected
 
 
 def test_configured_init_function():

@@ -18,6 +18,7 @@ hooks, and configured init-function names.
 from __future__ import annotations
 
 import ast
+import re
 
 from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
 from nova_secaudit.analysis.imports import dotted_name
@@ -272,6 +273,52 @@ def _is_class_init_hook(func, cls) -> bool:
     return is_classmethod and "init" in name_tokens(func.name)
 
 
+def _body_ranges(facts) -> list[tuple[int, int]]:
+    """(first, last) lines of every def's body (not its decorators or
+    ``def`` line)."""
+    return [(func.body[0].lineno, func.end_lineno)
+            for node_type in (ast.FunctionDef, ast.AsyncFunctionDef)
+            for func in facts.nodes(node_type)]
+
+
+def _source_lines(facts) -> list[str]:
+    return facts.source.splitlines()
+
+
+def _runs_only_at_import(name: str, facts) -> bool:
+    """Whether top-level function ``name`` is referenced only outside
+    function bodies. Reads the source text when it is known (references on
+    the lines of a def's body count as "elsewhere"; comments and quoted
+    names are ignored), else walks the tree once."""
+    if facts.source is None:
+        return name in facts.memo(_import_time_functions)
+    cache = facts.memo(_init_verdicts)
+    if name in cache:
+        return cache[name]
+    # not inside a quoted name (``__all__ = ['load']``) or an attribute
+    pattern = re.compile(r"(?<![\w.'\"])%s\b(?!['\"])" % re.escape(name))
+    definition = {f.lineno for f in facts.tree.body
+                  if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  and f.name == name}
+    ranges = facts.memo(_body_ranges)
+    at_module = elsewhere = False
+    for number, line in enumerate(facts.memo(_source_lines), 1):
+        if name not in line or number in definition:
+            continue
+        if not pattern.search(line.split("#", 1)[0]):
+            continue
+        if any(first <= number <= last for first, last in ranges):
+            elsewhere = True
+            break
+        at_module = True
+    verdict = cache[name] = at_module and not elsewhere
+    return verdict
+
+
+def _init_verdicts(facts) -> dict[str, bool]:
+    return {}
+
+
 def is_init_code(node: ast.AST, facts) -> bool:
     """Whether ``node`` only runs while the module is being imported (or as
     the program's ``__main__``), before any request thread exists."""
@@ -294,5 +341,5 @@ def is_init_code(node: ast.AST, facts) -> bool:
             _is_class_init_hook(outer, holder)
     if not isinstance(holder, ast.Module):
         return False
-    return outer.name in facts.memo(_import_time_functions) or \
-        is_registration_decorator(outer, class_level=False)
+    return is_registration_decorator(outer, class_level=False) or \
+        _runs_only_at_import(outer.name, facts)

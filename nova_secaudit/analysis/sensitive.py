@@ -129,6 +129,9 @@ def _is_metadata_name(identifier: str) -> bool:
     return bool(tokens) and tokens[-1] in METADATA_LAST_TOKENS
 
 
+# Verdicts for identifiers when no names are configured (per process).
+_PLAIN_VERDICTS: dict[str, bool] = {}
+_PLAIN_SECRETS: set[str] = set()
 # Every sensitive token or name contains one of these: a cheap pre-test.
 _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
           "connection", "url")
@@ -137,15 +140,17 @@ _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
 def is_sensitive_name(identifier: str, settings=None) -> bool:
     """Whether an identifier (or a dict key) names a secret."""
     extra = settings.sensitive_names if settings is not None else ()
-    if not extra:
+    if extra:
+        return _name_is_sensitive(identifier, tuple(extra))
+    verdict = _PLAIN_VERDICTS.get(identifier)
+    if verdict is None:
         lowered = identifier.lower()
-        if not any(stem in lowered for stem in _STEMS):
-            return False
-    return _name_is_sensitive(identifier, tuple(extra))
-
-
-_PLAIN_VERDICTS: dict[str, bool] = {}
-_PLAIN_SECRETS: set[str] = set()
+        verdict = any(stem in lowered for stem in _STEMS) and \
+            _name_is_sensitive(identifier, ())
+        _PLAIN_VERDICTS[identifier] = verdict
+        if verdict:
+            _PLAIN_SECRETS.add(identifier)
+    return verdict
 
 
 def sensitive_names_among(words, settings=None) -> frozenset[str]:
@@ -156,11 +161,8 @@ def sensitive_names_among(words, settings=None) -> frozenset[str]:
     extra = settings.sensitive_names if settings is not None else ()
     if extra:
         return frozenset(w for w in words if is_sensitive_name(w, settings))
-    unknown = words.difference(_PLAIN_VERDICTS)
-    for word in unknown:
-        verdict = _PLAIN_VERDICTS[word] = is_sensitive_name(word)
-        if verdict:
-            _PLAIN_SECRETS.add(word)
+    for word in words.difference(_PLAIN_VERDICTS):
+        is_sensitive_name(word)  # judges and records it
     return frozenset(words.intersection(_PLAIN_SECRETS))
 
 
@@ -238,6 +240,30 @@ class SecretFlow(ValueFlow):
         source = is_url_expression if url_mode else is_sensitive_expression
         super().__init__(func, facts, lambda e: source(e, facts))
 
+    def _binding_nodes(self, func):
+        """Statement-level bindings only (assignments, loops, with): one
+        walk over statements instead of every expression. Walrus and
+        comprehension targets are left out (a comprehension's variable
+        lives inside it; walrus bindings of secrets are rare)."""
+        found = []
+        stack = list(getattr(func, "body", ()))
+        if isinstance(func, ast.Lambda):
+            return found
+        while stack:
+            stmt = stack.pop()
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign,
+                                 ast.For, ast.AsyncFor)):
+                found.append(stmt)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                found.extend(stmt.items)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                 ast.ClassDef)):
+                continue
+            for field_name in ("body", "orelse", "finalbody", "handlers"):
+                stack.extend(getattr(stmt, field_name, ()))
+        found.sort(key=_binding_position)
+        return found
+
     def carries(self, expr, at=None):
         if isinstance(expr, ast.Attribute):
             return self.is_source(expr)
@@ -264,6 +290,12 @@ class SecretFlow(ValueFlow):
             arguments = list(call.args) + [kw.value for kw in call.keywords]
             return any(self.carries(a, at) for a in arguments)
         return super()._call_carries(call, at)
+
+
+def _binding_position(node: ast.AST) -> tuple[int, int]:
+    if isinstance(node, ast.withitem):
+        node = node.context_expr
+    return node.lineno, node.col_offset
 
 
 _FLOWS = "_nsa_secret_flows"

@@ -20,8 +20,8 @@ from nova_secaudit.analysis.logs import LOG_LEVELS, logging_method
 from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state)
 from nova_secaudit.analysis.sensitive import (
-    CREDENTIAL_CALL_NAMES, is_sensitive_expression, secret_flow,
-    sensitive_names_among)
+    CREDENTIAL_CALL_NAMES, is_sensitive_expression, is_sensitive_name,
+    secret_flow, sensitive_names_among)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -55,33 +55,21 @@ def _scope_text(facts, scope) -> str | None:
     return "\n".join(lines[scope.lineno - 1:scope.end_lineno])
 
 
-def _secret_words(facts) -> frozenset[str]:
-    """Identifiers of the module's text that name a secret or a credential
-    constructor (each distinct identifier judged once)."""
-    words = set(_IDENTIFIER.findall(facts.source))
-    return sensitive_names_among(words, facts.settings) | \
-        words.intersection(CREDENTIAL_CALL_NAMES)
-
-
-def _module_mentions_secret(facts) -> bool:
-    return facts.source is None or bool(facts.memo(_secret_words))
-
-
 def mentions_secret(scope, facts) -> bool:
     """Whether function ``scope`` (or the module's own code) may mention a
     secret: a sensitive name, attribute, constant key or a credential
     constructor. With the source text at hand this reads the identifiers
     of the function's lines (a superset: comments and strings count);
-    otherwise it walks the function. Memoised on the scope node; a gate
-    before building the function's value flow."""
+    otherwise it walks the function. Memoised on the scope node; asked
+    only before following a local name through the function's flow."""
     cached = getattr(scope, _MENTIONS, None)
     if cached is not None:
         return cached
     text = _scope_text(facts, scope)
     if text is not None:
-        words = facts.memo(_secret_words)
-        found = bool(words) and not words.isdisjoint(
-            _IDENTIFIER.findall(text))
+        words = set(_IDENTIFIER.findall(text))
+        found = bool(sensitive_names_among(words, facts.settings) or
+                     not words.isdisjoint(CREDENTIAL_CALL_NAMES))
     else:
         found = any(is_sensitive_expression(node, facts)
                     for node in walk_local(scope)
@@ -91,21 +79,49 @@ def mentions_secret(scope, facts) -> bool:
     return found
 
 
+def _statement_may_carry(stmt: ast.stmt, scope, facts) -> bool:
+    """Text pre-test of one logging/raise statement in a function that
+    mentions a secret (superset of :func:`_may_carry` over its arguments):
+    its lines name a secret or a credential constructor, or a local the
+    function binds. True when the source text is unknown."""
+    if facts.source is None:
+        return True
+    lines = facts.memo(_split_lines)
+    text = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
+    words = set(_IDENTIFIER.findall(text))
+    if sensitive_names_among(words, facts.settings) or \
+            not words.isdisjoint(CREDENTIAL_CALL_NAMES):
+        return True
+    return not _bound_names(scope).isdisjoint(words)
+
+
 def _may_carry(expr: ast.AST, scope, facts) -> bool:
     """Cheap pre-test before building a function's flow: a secret can only
     reach ``expr`` through a sensitive name/key/constructor inside it or a
     name the function (re)binds (attributes of other values never carry
     one, parameters carry only by their own name)."""
-    bound = None
-    for inner in ast.walk(expr):
-        if is_sensitive_expression(inner, facts):
-            return True
-        if isinstance(inner, ast.Name):
-            if bound is None:
-                bound = _bound_names(scope)
-            if inner.id in bound:
+    names = []
+    stack = [expr]
+    while stack:
+        inner = stack.pop()
+        kind = type(inner)
+        if kind is ast.Constant:
+            continue
+        if kind is ast.Name:
+            if is_sensitive_name(inner.id, facts.settings):
                 return True
-    return False
+            names.append(inner.id)
+            continue
+        if kind is ast.Attribute:
+            if is_sensitive_name(inner.attr, facts.settings):
+                return True
+        elif kind in (ast.Subscript, ast.Call) and \
+                is_sensitive_expression(inner, facts):
+            return True
+        stack.extend(ast.iter_child_nodes(inner))
+    if not names or not mentions_secret(scope, facts):
+        return False
+    return not _bound_names(scope).isdisjoint(names)
 
 
 _BOUND = "_nsa_bound_names"
@@ -311,15 +327,15 @@ class SecretInGlobalCache(Rule):
     statement_only = True
 
     def applies(self, facts) -> bool:
-        """A module-level mutable or a ``global`` declaration, and a
-        secret named somewhere in the module's text."""
+        """Only modules with a module-level mutable or a ``global``
+        declaration can keep anything in a global."""
         state = facts.memo(module_state)
-        return bool(state.mutables or facts.memo(declared_global_names)) \
-            and _module_mentions_secret(facts)
+        return bool(state.mutables or facts.memo(declared_global_names))
 
     def _report(self, node, name, values, facts):
         scope = _scope_of(node, facts)
-        if not mentions_secret(scope, facts) or is_evicted(facts, name):
+        values = [v for v in values if _may_carry(v, scope, facts)]
+        if not values or is_evicted(facts, name):
             return
         if any(_carries(value, scope, facts)[0] for value in values):
             yield self.finding(node, facts, fix_data={"global": name},
@@ -462,9 +478,6 @@ class UnmaskedSecretLogged(Rule):
                 name="sqlalchemy-render-hiding-password"),
     )
 
-    def applies(self, facts) -> bool:
-        return _module_mentions_secret(facts)
-
     def _arguments(self, call: ast.Call):
         yield from call.args
         for keyword in call.keywords:
@@ -473,7 +486,8 @@ class UnmaskedSecretLogged(Rule):
 
     def _check(self, stmt: ast.stmt, call: ast.Call, where: str, facts):
         scope = _scope_of(stmt, facts)
-        if not mentions_secret(scope, facts):
+        if not mentions_secret(scope, facts) or \
+                not _statement_may_carry(stmt, scope, facts):
             return
         for argument in self._arguments(call):
             if not _may_carry(argument, scope, facts):

@@ -263,6 +263,44 @@ def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
     return check.lineno, site.end_lineno
 
 
+def _shared_names(facts) -> frozenset[str]:
+    """Names a change of shared state must mention: module mutables,
+    class-level mutable attributes, ``global``-declared names."""
+    state = facts.memo(module_state)
+    return frozenset(state.mutables) | frozenset(state.class_attributes) | \
+        facts.memo(declared_global_names)
+
+
+def _touched_name(expr: ast.AST) -> str | None:
+    """``X`` of ``X``, ``X[k]``, ``a.X``, ``a.X[k]`` or ``X.method``."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return None
+
+
+def _may_change(node: ast.AST, names: frozenset[str]) -> bool:
+    """Cheap test before :func:`change_sites`: the statement stores to,
+    deletes or calls a method on one of ``names``."""
+    call = getattr(node, "value", None)
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+            and call.func.attr in MUTATING_METHODS and \
+            _touched_name(call.func.value) in names:
+        return True
+    targets = getattr(node, "targets", None)
+    if targets is None:
+        target = getattr(node, "target", None)
+        targets = () if target is None else (target,)
+    for target in targets:
+        for element in _elements(target):
+            if _touched_name(element) in names:
+                return True
+    return False
+
+
 def _relevant(node: ast.AST, facts):
     """Unguarded, non-initialisation change sites of ``node`` in a
     function, with that function."""
@@ -288,34 +326,31 @@ class _StateRule(Rule):
         return bool(state.mutables or state.class_mutables or
                     facts.memo(declared_global_names))
 
-    def _classified(self, node, facts):
-        """(site, check or None, function) for each change by ``node``,
-        computed once per node for both rules."""
-        cached = getattr(node, "_nsa_state_sites", None)
-        if cached is None:
+    def visit_Module(self, node, facts):
+        # One pass over the candidate statements, shared by both rules.
+        return self._visit(facts.memo(state_changes), facts)
+
+
+CHANGING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
+                       ast.Expr, ast.Return)
+
+
+def state_changes(facts) -> tuple:
+    """(site, check or None, function) for every unguarded change of shared
+    state in a function of the module, in source order (``facts.memo``)."""
+    names = facts.memo(_shared_names)
+    if not names:
+        return ()
+    found = []
+    for node_type in CHANGING_STATEMENTS:
+        for node in facts.nodes(node_type):
+            if not _may_change(node, names):
+                continue
             func, sites = _relevant(node, facts)
-            cached = tuple((site, preceding_check(site, func), func)
-                           for site in sites)
-            node._nsa_state_sites = cached
-        return cached
-
-    def visit_Assign(self, node, facts):
-        return self._visit(node, facts)
-
-    def visit_AugAssign(self, node, facts):
-        return self._visit(node, facts)
-
-    def visit_AnnAssign(self, node, facts):
-        return self._visit(node, facts)
-
-    def visit_Delete(self, node, facts):
-        return self._visit(node, facts)
-
-    def visit_Expr(self, node, facts):
-        return self._visit(node, facts)
-
-    def visit_Return(self, node, facts):
-        return self._visit(node, facts)
+            found.extend((site, preceding_check(site, func), func)
+                         for site in sites)
+    found.sort(key=lambda item: _start(item[0].node))
+    return tuple(found)
 
 
 def _fix_data(site: Site) -> dict[str, str]:
@@ -421,8 +456,8 @@ class UnsynchronizedGlobalMutation(_StateRule):
                 name="import-time-registration-decorator"),
     )
 
-    def _visit(self, node, facts):
-        for site, check, func in self._classified(node, facts):
+    def _visit(self, changes, facts):
+        for site, check, func in changes:
             if check is not None:
                 continue
             if site.action == "rebound" and site.target.kind == "module" and \
@@ -569,8 +604,8 @@ class UnsynchronizedCheckThenAct(_StateRule):
                 name="local-dict-shadowing-global"),
     )
 
-    def _visit(self, node, facts):
-        for site, check, func in self._classified(node, facts):
+    def _visit(self, changes, facts):
+        for site, check, func in changes:
             if check is None:
                 continue
             start, end = block_span(check, site.node, func)
