@@ -309,3 +309,15 @@ def test_not_sensitive_names(name):
 def test_url_names():
     assert is_url_name("transport_url") and is_url_name("db_connection")
     assert not is_url_name("admin_password")
+
+
+def test_one_tree_checked_twice_with_other_settings():
+    # Answers that depend on the settings are kept per run, not on nodes.
+    source = LOG + "\n\ndef f(pin_code):\n    msg = 'pin %s' % pin_code\n" \
+        "    LOG.info(msg)\n"
+    tree = ast.parse(source)
+    plain = Settings(select=("NSA5",))
+    configured = plain.replace(sensitive_names=("pin_code",))
+    assert check(tree, "s.py", plain, source=source) == []
+    assert len(check(tree, "s.py", configured, source=source)) == 1
+    assert check(tree, "s.py", plain, source=source) == []

@@ -298,19 +298,19 @@ def _binding_position(node: ast.AST) -> tuple[int, int]:
     return node.lineno, node.col_offset
 
 
-_FLOWS = "_nsa_secret_flows"
+def _flow_cache(facts) -> dict:
+    return {}
 
 
 def secret_flow(func, facts, url_mode: bool = False) -> SecretFlow:
-    """Memoised :class:`SecretFlow` of ``func`` (module-level code: the
-    module node)."""
-    flows = getattr(func, _FLOWS, None)
-    if flows is None:
-        flows = {}
-        setattr(func, _FLOWS, flows)
-    flow = flows.get(url_mode)
+    """:class:`SecretFlow` of ``func`` (module-level code: the module
+    node), kept for this run (it depends on the settings: configured
+    names and maskers)."""
+    flows = facts.memo(_flow_cache)
+    key = (id(func), url_mode)
+    flow = flows.get(key)
     if flow is None:
-        flow = flows[url_mode] = SecretFlow(func, facts, url_mode)
+        flow = flows[key] = SecretFlow(func, facts, url_mode)
     return flow
 
 
@@ -330,5 +330,3 @@ def url_valued_name(expr: ast.AST) -> bool:
         if key and is_url_name(key):
             return True
     return False
-
-

@@ -40,7 +40,6 @@ def _scope_of(node: ast.AST, facts):
 
 # Identifiers (and dash-separated constant keys) in a function's text.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_MENTIONS = "_nsa_mentions_secret"
 
 
 def _split_lines(facts) -> list[str]:
@@ -60,9 +59,10 @@ def mentions_secret(scope, facts) -> bool:
     secret: a sensitive name, attribute, constant key or a credential
     constructor. With the source text at hand this reads the identifiers
     of the function's lines (a superset: comments and strings count);
-    otherwise it walks the function. Memoised on the scope node; asked
+    otherwise it walks the function. Kept per run (settings-dependent); asked
     only before following a local name through the function's flow."""
-    cached = getattr(scope, _MENTIONS, None)
+    cache = facts.memo(_mention_cache)
+    cached = cache.get(id(scope))
     if cached is not None:
         return cached
     text = _scope_text(facts, scope)
@@ -75,8 +75,13 @@ def mentions_secret(scope, facts) -> bool:
                     for node in walk_local(scope)
                     if isinstance(node, (ast.Name, ast.Attribute,
                                          ast.Subscript, ast.Call)))
-    setattr(scope, _MENTIONS, found)
+    cache[id(scope)] = found
     return found
+
+
+def _mention_cache(facts) -> dict[int, bool]:
+    """Per run: the answer depends on the configured sensitive names."""
+    return {}
 
 
 def _statement_may_carry(stmt: ast.stmt, scope, facts) -> bool:
@@ -249,7 +254,7 @@ def _top_call(stmt: ast.AST) -> ast.Call | None:
 
 
 class SecretInGlobalCache(Rule):
-    """Flags a secret stored in a module-level cache or global that nothing evicts.
+    """Flags a secret kept in a module-level cache or global, never evicted.
 
     Why this is bad:
         A password, token, connection URL or a connected engine/transport
@@ -289,7 +294,8 @@ class SecretInGlobalCache(Rule):
         Example("import oslo_messaging\n\n_TRANSPORT = None\n\n\n"
                 "def init(conf, url):\n"
                 "    global _TRANSPORT\n"
-                "    _TRANSPORT = oslo_messaging.get_rpc_transport(conf, url)\n",
+                "    _TRANSPORT = oslo_messaging.get_rpc_transport(\n"
+                "        conf, url)\n",
                 name="transport-in-global"),
     )
     good = (
@@ -427,8 +433,9 @@ class UnmaskedSecretLogged(Rule):
                 name="password-through-f-string"),
         Example("from oslo_utils import strutils\n\n\n"
                 "def connect(self, transport_url):\n"
-                "    self.logger.error('cannot reach %s',\n"
-                "                      strutils.mask_password(transport_url))\n",
+                "    self.logger.error(\n"
+                "        'cannot reach %s',\n"
+                "        strutils.mask_password(transport_url))\n",
                 name="mask-password-does-not-hide-url-credentials"),
         Example("def check(token):\n"
                 "    raise ValueError('bad token %s' % token)\n",

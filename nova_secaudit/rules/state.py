@@ -359,7 +359,7 @@ def _fix_data(site: Site) -> dict[str, str]:
 
 
 class UnsynchronizedGlobalMutation(_StateRule):
-    """Flags a module- or class-level mutable changed in a function without a lock.
+    """Flags a module- or class-level mutable changed without a lock.
 
     Why this is bad:
         Module globals and class attributes are shared by every thread (and
