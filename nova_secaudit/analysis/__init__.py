@@ -122,13 +122,15 @@ class ModuleFacts:
                 by_type[type(node)] = [node]
             else:
                 bucket.append(node)
-            for name in _BLOCK_FIELDS:
-                block = getattr(node, name, None)
-                if block.__class__ is list:
-                    for child in block:
-                        if isinstance(child, node_class):
-                            parents[child] = node
-                            push(child)
+            blocks = _BLOCKS_OF.get(type(node))
+            if blocks is None:
+                blocks = _BLOCKS_OF[type(node)] = tuple(
+                    f for f in _BLOCK_FIELDS if f in type(node)._fields)
+            for name in blocks:
+                for child in getattr(node, name):
+                    if isinstance(child, node_class):
+                        parents[child] = node
+                        push(child)
 
     def expand(self) -> None:
         """Index every expression (and set its parent), once."""
@@ -171,13 +173,22 @@ class ModuleFacts:
         return bucket
 
     def _lines_with(self, words) -> set[int]:
-        source, starts = self.source, self._line_starts()
-        lines = set()
+        source = self.source
+        offsets = []
         for word in words:
             at = source.find(word)
             while at != -1:
-                lines.add(bisect.bisect_right(starts, at))
+                offsets.append(at)
                 at = source.find(word, at + len(word))
+        if "\r" in source:
+            starts = self._line_starts()
+            return {bisect.bisect_right(starts, at) for at in offsets}
+        # Count line ends between consecutive hits: one pass, in C.
+        lines, line, previous = set(), 1, 0
+        for at in sorted(offsets):
+            line += source.count("\n", previous, at)
+            previous = at
+            lines.add(line)
         return lines
 
     def _line_starts(self) -> list[int]:
@@ -187,12 +198,6 @@ class ModuleFacts:
             # mixed endings): count lines as ast does.
             starts = [0] + [m.end() for m in
                             _LINE_END.finditer(self.source)]
-            self._memo["line starts"] = starts
-        elif starts is None:
-            starts, at = [0], self.source.find("\n")
-            while at != -1:
-                starts.append(at + 1)
-                at = self.source.find("\n", at + 1)
             self._memo["line starts"] = starts
         return starts
 
@@ -205,21 +210,26 @@ class ModuleFacts:
             return spans
         spans = []
         for statement in self._statements:
-            names = _EXPRESSION_FIELDS.get(type(statement)) or \
-                _expression_fields(type(statement))
-            if not names or not hasattr(statement, "lineno"):
+            node_type = type(statement)
+            names = _EXPRESSION_FIELDS.get(node_type)
+            if names is None:
+                names = _expression_fields(node_type)
+            if not names or node_type is ast.Module:
                 continue
-            start = end = statement.lineno
-            for name in names:
-                value = getattr(statement, name, None)
-                for item in value if value.__class__ is list else (value,):
-                    line = getattr(item, "lineno", None)
-                    if line is not None:
-                        start = min(start, line)
-                        end = max(end, item.end_lineno)
-            if not isinstance(statement, _COMPOUND_TYPES):
-                end = max(end, statement.end_lineno)
-            spans.append((start, end, statement))
+            blocks = _BLOCKS_OF[node_type]
+            if not blocks:
+                spans.append((statement.lineno, statement.end_lineno,
+                              statement))
+                continue
+            # A compound statement's own expressions are its header: from
+            # its first decorator to the line before its first block.
+            decorators = getattr(statement, "decorator_list", None)
+            start = decorators[0].lineno if decorators else statement.lineno
+            first = getattr(statement, blocks[0])[0]
+            first_line = getattr(first, "lineno", None) or \
+                first.pattern.lineno  # a match statement's first case
+            spans.append((min(start, statement.lineno),
+                          max(statement.lineno, first_line - 1), statement))
         self._memo["spans"] = spans
         return spans
 
@@ -323,11 +333,7 @@ _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
                      getattr(ast, "match_case", ast.stmt))
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
-_COMPOUND_TYPES = tuple(
-    getattr(ast, name) for name in (
-        "FunctionDef", "AsyncFunctionDef", "ClassDef", "If", "For",
-        "AsyncFor", "While", "With", "AsyncWith", "Try", "TryStar", "Match",
-        "ExceptHandler", "match_case") if hasattr(ast, name))
+_BLOCKS_OF: dict[type, tuple[str, ...]] = {}
 
 
 def _expression_fields(node_type: type) -> tuple[str, ...]:
