@@ -88,3 +88,38 @@ def test_rule_class_name_must_match_symbol():
             fix = FixSafety.NONE
             bad = (Example("x = 1\n", name="x"),)
             good = (Example("y = 1\n", name="y"),)
+
+
+def test_line_index_finds_the_statements_whose_own_code_is_on_a_line():
+    from nova_secaudit.analysis import ModuleFacts
+    source = ("@deco(\n"
+              "    a)\n"
+              "def f(a):\n"
+              "    if a: y = call(1)\n"
+              "    else:\n"
+              "        z = 2; w = call(3)\n"
+              "    for i in call(\n"
+              "            4):\n"
+              "        pass\n"
+              "class C: k = call(7)\n")
+    facts = ModuleFacts(ast.parse(source), "x.py", Settings(), source)
+
+    def on(line):
+        return sorted(f"{type(s).__name__}{s.lineno}"
+                      for s in facts._statements_on(line))
+
+    assert on(2) == ["FunctionDef3"]  # a decorator line
+    assert on(4) == ["Assign4", "If4"]  # header and body on one line
+    assert on(6) == ["Assign6", "Assign6"]
+    assert on(8) == ["For7"]  # a header's continuation line
+    assert on(9) == ["Pass9"]
+    assert on(10) == ["Assign10", "ClassDef10"]
+
+
+def test_line_words_dispatch_only_nodes_on_those_lines():
+    source = ("import futurist\n"
+              "from futurist import ThreadPoolExecutor as TPE\n"
+              "a = len([1])\n"
+              "b = TPE()\n")
+    found = check(ast.parse(source), "x.py", Settings(), source=source)
+    assert [(f.line, f.code) for f in found] == [(4, "NSA101")]

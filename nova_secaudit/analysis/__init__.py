@@ -98,6 +98,7 @@ class ModuleFacts:
         self._statements: list[ast.AST] = []
         self._expanded = False
         self._partly_expanded: set[ast.AST] = set()
+        self._block_start_cache: dict[int, list[int]] = {}
         self._line_nodes: dict[type, list[ast.AST]] = {}
         self.parents: dict = {tree: None}
         self.activate()
@@ -152,16 +153,11 @@ class ModuleFacts:
         line); :meth:`line_nodes` then answers from them."""
         if self._expanded or self.source is None:
             return self.expand()
-        hits = sorted(self._lines_with(words))
-        if not hits:
-            return
-        for start, end, statement in self._spans():
-            if statement in self._partly_expanded:
-                continue
-            index = bisect.bisect_left(hits, start)
-            if index < len(hits) and hits[index] <= end:
-                self._partly_expanded.add(statement)
-                self._expand_statement(statement, self._line_nodes)
+        for line in self._lines_with(words):
+            for statement in self._statements_on(line):
+                if statement not in self._partly_expanded:
+                    self._partly_expanded.add(statement)
+                    self._expand_statement(statement, self._line_nodes)
 
     def line_nodes(self, node_type: type) -> list:
         """Nodes of ``node_type`` indexed so far by :meth:`expand_lines`
@@ -201,37 +197,42 @@ class ModuleFacts:
             self._memo["line starts"] = starts
         return starts
 
-    def _spans(self) -> list[tuple[int, int, ast.AST]]:
-        """(first line, last line, statement) of each statement's own
-        expressions: a simple statement's lines, a compound one's header
-        (decorators included), never its body."""
-        spans = self._memo.get("spans")
-        if spans is not None:
-            return spans
-        spans = []
-        for statement in self._statements:
-            node_type = type(statement)
-            names = _EXPRESSION_FIELDS.get(node_type)
-            if names is None:
-                names = _expression_fields(node_type)
-            if not names or node_type is ast.Module:
-                continue
-            blocks = _BLOCKS_OF[node_type]
-            if not blocks:
-                spans.append((statement.lineno, statement.end_lineno,
-                              statement))
-                continue
-            # A compound statement's own expressions are its header: from
-            # its first decorator to the line before its first block.
-            decorators = getattr(statement, "decorator_list", None)
-            start = decorators[0].lineno if decorators else statement.lineno
-            first = getattr(statement, blocks[0])[0]
-            first_line = getattr(first, "lineno", None) or \
-                first.pattern.lineno  # a match statement's first case
-            spans.append((min(start, statement.lineno),
-                          max(statement.lineno, first_line - 1), statement))
-        self._memo["spans"] = spans
-        return spans
+    def _statements_on(self, line: int) -> list[ast.AST]:
+        """The statements whose own expressions are on ``line``: a simple
+        statement spanning it, or a compound one whose header (decorators
+        included) does. Found by descending the blocks with bisection, so
+        the cost is the nesting depth, not the module size."""
+        node, found = self.tree, []
+        while True:
+            inner = None
+            for name in _BLOCKS_OF.get(type(node), ()):
+                block = getattr(node, name)
+                starts = self._block_starts(block)
+                index = bisect.bisect_right(starts, line) - 1
+                # ``a = 1; b = 2``: every statement of the block on the line.
+                while index >= 0 and _end_line(block[index]) >= line:
+                    if _BLOCKS_OF.get(type(block[index])) and inner is None:
+                        inner = block[index]
+                    else:
+                        found.append(block[index])
+                    index -= 1
+                if inner is not None or found:
+                    break
+            if inner is None:
+                if node is not self.tree and not found:
+                    found.append(node)  # the header of ``node``
+                return found
+            if line <= _header_end(inner):
+                found.append(inner)  # ``if x: y = 1`` on one line
+            node = inner
+
+    def _block_starts(self, block: list) -> list[int]:
+        key = id(block)
+        starts = self._block_start_cache.get(key)
+        if starts is None:
+            starts = self._block_start_cache[key] = [
+                _start_line(statement) for statement in block]
+        return starts
 
     def _expand_statement(self, statement: ast.AST, by_type: dict) -> None:
         parents = self.parents
@@ -334,6 +335,7 @@ _BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
                      getattr(ast, "match_case", ast.stmt))
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
 _BLOCKS_OF: dict[type, tuple[str, ...]] = {}
+_MATCH_CASE = getattr(ast, "match_case", ())
 
 
 def _expression_fields(node_type: type) -> tuple[str, ...]:
@@ -353,6 +355,28 @@ def child_fields(node_type: type) -> tuple[str, ...]:
                   and not (node_type is ast.Constant and f == "value"))
     _CHILD_FIELDS[node_type] = names
     return names
+
+
+def _start_line(statement: ast.AST) -> int:
+    """First line of a statement, its decorators included."""
+    decorators = getattr(statement, "decorator_list", None)
+    if decorators:
+        return min(decorators[0].lineno, statement.lineno)
+    if isinstance(statement, _MATCH_CASE):
+        return statement.pattern.lineno
+    return statement.lineno
+
+
+def _header_end(statement: ast.AST) -> int:
+    """Last line of a compound statement's header."""
+    first = getattr(statement, _BLOCKS_OF[type(statement)][0])[0]
+    return max(_start_line(statement), _start_line(first) - 1)
+
+
+def _end_line(statement: ast.AST) -> int:
+    if isinstance(statement, _MATCH_CASE):
+        return statement.body[-1].end_lineno
+    return statement.end_lineno
 
 
 def _position(node: ast.AST) -> tuple[int, int]:
