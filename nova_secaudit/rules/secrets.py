@@ -527,8 +527,12 @@ class UnmaskedSecretLogged(Rule):
 
 
 def _describe(expr: ast.AST) -> str:
-    text = ast.unparse(expr)
-    return text if len(text) <= 24 else text[:21] + "..."
+    """``transport_url`` for ``cell_mapping.transport_url``; short source
+    text otherwise."""
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    text = " ".join(ast.unparse(expr).split())
+    return text if len(text) <= 28 else text[:25] + "..."
 
 
 RULES = (SecretInGlobalCache, UnmaskedSecretLogged)
