@@ -159,6 +159,17 @@ class Rule:
         )
 
 
+def shortest_words(words) -> tuple[str, ...]:
+    """``words`` without those containing another of them: a text holding
+    ``ThreadPoolExecutor`` holds ``Pool``, so one search serves both."""
+    words = sorted(set(words), key=len)
+    kept: list[str] = []
+    for word in words:
+        if not any(shorter in word for shorter in kept):
+            kept.append(word)
+    return tuple(kept)
+
+
 def source_matches(source: str | None, trigger) -> bool:
     """Whether ``source`` may hold what ``trigger`` looks for (True when
     either is unknown)."""

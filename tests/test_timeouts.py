@@ -63,6 +63,14 @@ def gather(pool, jobs):
     done, not_done = futures.wait(fs, timeout=3)  # expect: NSA401
     LOG.warning('%d jobs left running: %s', len(not_done), not_done)
 """,
+    "aliased-wait-function": """
+from concurrent.futures import wait as settle
+
+
+def gather(pool, jobs):
+    fs = [pool.submit(j) for j in jobs]
+    settle(fs, 3)  # expect: NSA401
+""",
     "unreachable-futures": """
 from concurrent import futures
 

@@ -304,14 +304,10 @@ class ModuleFacts:
             value = self._memo[key] = compute(self, *args)
             return value
 
-    def call_words(self, names) -> set[str]:
-        """``names`` plus the local aliases imported for them: the words a
-        line calling one of ``names`` must contain."""
-        words = set(names)
-        for alias, target in self.imports.aliases.items():
-            if target.rpartition(".")[2] in names:
-                words.add(alias)
-        return words
+    def call_words(self, names: frozenset[str]) -> frozenset[str]:
+        """``names`` plus the local aliases imported for them: the names a
+        call of one of ``names`` may use, and so words its line contains."""
+        return self.memo(_call_words, frozenset(names))
 
     def imports_any(self, prefixes: tuple[str, ...]) -> bool:
         """Whether the module imports anything under one of ``prefixes``."""
@@ -355,6 +351,13 @@ def child_fields(node_type: type) -> tuple[str, ...]:
                   and not (node_type is ast.Constant and f == "value"))
     _CHILD_FIELDS[node_type] = names
     return names
+
+
+def _call_words(facts: ModuleFacts, names: frozenset[str]
+                ) -> frozenset[str]:
+    aliases = {alias for alias, target in facts.imports.aliases.items()
+               if target.rpartition(".")[2] in names}
+    return names | aliases
 
 
 def _start_line(statement: ast.AST) -> int:

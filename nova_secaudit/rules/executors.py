@@ -7,7 +7,7 @@ import ast
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.functions import (
     is_none, is_rebound_before, parameter_defaults)
-from nova_secaudit.engine import Example, FixSafety, Rule
+from nova_secaudit.engine import Example, FixSafety, Rule, shortest_words
 
 FAMILY = ("1", "executors", "Executors and pools without bounds")
 
@@ -153,18 +153,18 @@ class UnboundedExecutor(Rule):
     def __init__(self, settings):
         super().__init__(settings)
         self.factories = configured_factories(settings.executor_factories)
-        self.callee_names = POOL_CLASS_NAMES | {
-            name.rpartition(".")[2] for name in self.factories}
+        self.callee_names = POOL_CLASS_NAMES | frozenset(
+            name.rpartition(".")[2] for name in self.factories)
         # A pool's class name appears in its call or in the import that
         # aliases it, so a module without any of the names has no finding.
-        self.trigger = tuple(sorted(self.callee_names))
+        self.trigger = shortest_words(self.callee_names)
 
     def line_words(self, facts):
         return facts.call_words(self.callee_names)
 
     def visit_Call(self, node: ast.Call, facts):
         # Cheap name test first: most calls are not executors at all.
-        if _called_name(node) not in self.callee_names:
+        if _called_name(node) not in facts.call_words(self.callee_names):
             return
         callee = facts.qualified_name(node.func)
         if callee is None:
@@ -230,7 +230,7 @@ class UnboundedBacklog(Rule):
     )
 
     def visit_Call(self, node: ast.Call, facts):
-        if _called_name(node) not in POOL_CLASS_NAMES:
+        if _called_name(node) not in facts.call_words(REJECTING_NAMES):
             return
         callee = facts.qualified_name(node.func)
         if callee not in REJECTING_EXECUTORS or passes_unpacked(node):

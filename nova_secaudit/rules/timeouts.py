@@ -246,7 +246,7 @@ class TimeoutWithoutCancel(Rule):
             return
         name = func.attr if isinstance(func, ast.Attribute) else getattr(
             func, "id", None)
-        if name not in COLLECTION_WAIT_NAMES:
+        if name not in facts.call_words(COLLECTION_WAIT_NAMES):
             return
         wait = facts.qualified_name(func)
         if wait not in COLLECTION_WAITS or not node.args or \
