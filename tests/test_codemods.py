@@ -305,35 +305,6 @@ CASES = [
                 f.cancel()
             return [f.result() for f in done]
         """),
-    Case("NSA401-collection-waited-on", """
-        import futurist.waiters
-
-
-        def gather(make_executor, cells, timeout):
-            executor = make_executor()
-            tasks = {}
-            for cell in cells:
-                tasks[cell] = executor.submit(cell.ping)
-            futurist.waiters.wait_for_all(tasks.values(), timeout)
-            for cell, future in tasks.items():
-                if not future.done():
-                    print(cell)
-        """, """
-        import futurist.waiters
-
-
-        def gather(make_executor, cells, timeout):
-            executor = make_executor()
-            tasks = {}
-            for cell in cells:
-                tasks[cell] = executor.submit(cell.ping)
-            futurist.waiters.wait_for_all(tasks.values(), timeout)
-            for f in tasks.values():
-                f.cancel()
-            for cell, future in tasks.items():
-                if not future.done():
-                    print(cell)
-        """),
     # -- NSA201 / NSA202 ---------------------------------------------------
     Case("NSA201-append-gets-lock-and-import", """
         CELLS = []
@@ -806,3 +777,27 @@ def test_NSA302_on_LOG_exception_is_not_half_fixed():
     assert findings(before, {"NSA302"})
     after, fixed = run_commands(before)
     assert after == before and not fixed
+
+
+def test_NSA401_not_fixed_when_the_futures_are_looked_at_after_the_wait(
+        tmp_path):
+    # Cancelling right after the wait would turn the "did not respond"
+    # futures into done ones whose result() raises CancelledError.
+    from nova_secaudit.fixing import FixOptions, fix_file
+    source = textwrap.dedent("""
+        import futurist.waiters
+
+
+        def gather(executor, cells, timeout):
+            tasks = {cell: executor.submit(cell.ping) for cell in cells}
+            futurist.waiters.wait_for_all(tasks.values(), timeout)
+            return {cell: future.result() for cell, future in tasks.items()
+                    if future.done()}
+        """)
+    path = tmp_path / "gather.py"
+    path.write_text(source)
+    result = fix_file(str(path), Settings(), FixOptions(codes={"NSA401"}))
+    assert path.read_text() == source and not result.changed
+    assert [(code, reason.split(";")[0]) for _, code, reason in
+            result.skipped] == [
+        ("NSA401", "the futures are looked at after the wait")]

@@ -44,8 +44,13 @@ def test_fixed_seed_reports_no_fixed_code_and_only_unfixable_ones(fixed_seed):
     compile(after, str(path), "exec", dont_inherit=True)
     left = {f.code for f in findings(after, settings=SETTINGS)}
     assert not left & set(result.fixes)
-    assert left == set(result.not_fixable)  # NSA303, NSA403, NSA501
-    assert left == {"NSA303", "NSA403", "NSA501"}
+    skipped = {code for _, code, _ in result.skipped}
+    # NSA303, NSA403, NSA501 have no codemod; the seed's NSA401 wait is
+    # followed by its "did not respond" loop, so cancelling right after the
+    # wait would break it: skipped with that reason.
+    assert left == set(result.not_fixable) | skipped
+    assert set(result.not_fixable) == {"NSA303", "NSA403", "NSA501"}
+    assert skipped == {"NSA401"}
 
 
 def test_fixed_seed_second_run_changes_nothing(fixed_seed):

@@ -57,7 +57,7 @@ def root_keys(expr: ast.AST) -> set[str]:
                          ast.DictComp)):
         # Only a comprehension yielding the drawn elements themselves holds
         # the work; ``[f.result() for f in fs]`` holds results.
-        drawn = set().union(*(assigned_names(g.target)
+        drawn = set().union(*(_loop_element_names(g.target, g.iter)
                               for g in expr.generators))
         parts = [expr.key, expr.value] if isinstance(expr, ast.DictComp) \
             else [expr.elt]

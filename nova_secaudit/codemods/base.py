@@ -183,6 +183,8 @@ class FindingCodemod(VisitorBasedCodemodCommand):
     def fixable(self, found: Finding) -> str | None:
         """None when ``found`` can be fixed, else the reason it cannot."""
         args = found.fix_args
+        if "unfixable" in args:  # the rule knows why no mechanical fix fits
+            return args["unfixable"]
         missing = [k for k in self.REQUIRED_ARGS.get(found.code, ())
                    if k not in args]
         if missing:

@@ -42,6 +42,10 @@ THREAD_TOKENS = frozenset({"thread", "threads", "process", "proc", "worker",
                            "greenthread", "gt"})
 
 
+RAISING_WAIT_HINT = ("the wait raises on timeout; cancel or kill the work in "
+                     "the handler")
+
+
 def timeout_argument(call: ast.Call, position: int | None):
     """The timeout expression of ``call`` unless absent or literal None."""
     for kw in call.keywords:
@@ -88,6 +92,19 @@ def _assignment_targets(call: ast.Call) -> list[ast.AST]:
     return []
 
 
+def _inspected_after(call: ast.Call, collection: set[str]) -> bool:
+    """Whether the function looks at the waited-on collection again after
+    the wait. Cancelling right after the wait is then unsafe: a cancelled
+    future counts as done() and its result() raises CancelledError."""
+    func = enclosing_function(call)
+    if func is None:
+        return True
+    end = (call.end_lineno, call.end_col_offset)
+    return any(isinstance(node, (ast.Name, ast.Attribute)) and
+               (node.lineno, node.col_offset) > end and
+               dotted_name(node) in collection for node in walk_local(func))
+
+
 def _pending_expression(call: ast.Call, returns_pair: bool) -> str | None:
     """Source of the not-yet-done futures after a collection wait."""
     targets = _assignment_targets(call)
@@ -115,12 +132,15 @@ class TimeoutWithoutCancel(Rule):
         is told the work "did not respond" while it is still consuming
         resources (CWE-400, CWE-404).
     Fix:
-        Inserts ``for f in <pending>: f.cancel()`` right after a collection
-        wait (``not_done`` when the wait's result is unpacked, else the
-        collection waited on). Safe: cancel() only stops futures that have
-        not started and is a no-op on finished ones. Waits that raise on
-        timeout (as_completed, result(timeout=...), eventlet Timeout) get a
-        hint only.
+        Inserts ``for f in not_done: f.cancel()`` right after a collection
+        wait whose result is kept (``done, not_done = wait(...)``), when the
+        function does not look at the waited-on collection again. Safe:
+        cancel() only stops futures that have not started. Elsewhere a hint
+        only: a cancelled future counts as done() and its result() raises
+        CancelledError, so code that inspects the futures after the wait
+        (the "did not respond" loop) must cancel them itself once it has
+        its results; waits that raise on timeout (as_completed,
+        result(timeout=...), eventlet Timeout) also get a hint only.
     Known limits:
         Work reached through a parameter or ``self`` belongs to the caller
         or the object and is not flagged; a wait in a loop that repeats
@@ -157,14 +177,7 @@ class TimeoutWithoutCancel(Rule):
             "    futures = [executor.submit(c.ping) for c in cells]\n"
             "    futurist.waiters.wait_for_all(futures, timeout)\n"
             "    return [f.result() for f in futures if f.done()]\n",
-            name="futurist-wait-for-all",
-            fixed="import futurist.waiters\n\n\n"
-                  "def gather(executor, cells, timeout):\n"
-                  "    futures = [executor.submit(c.ping) for c in cells]\n"
-                  "    futurist.waiters.wait_for_all(futures, timeout)\n"
-                  "    for f in futures:\n"
-                  "        f.cancel()\n"
-                  "    return [f.result() for f in futures if f.done()]\n"),
+            name="futurist-wait-for-all"),
         Example(
             "from concurrent import futures as cf\n\n\n"
             "def gather(pool, jobs):\n"
@@ -255,12 +268,18 @@ class TimeoutWithoutCancel(Rule):
         roots = root_keys(node.args[0])
         for target in _assignment_targets(node):
             roots |= {n for n in map(dotted_name, ast.walk(target)) if n}
-        fix_data = None
-        if COLLECTION_WAITS[wait] and isinstance(parent_of(node),
-                                                 (ast.Expr, ast.Assign)):
-            pending = _pending_expression(node, True)
-            if pending:
-                fix_data = {"pending": pending}
+        pending = _pending_expression(node, True)
+        if not COLLECTION_WAITS[wait]:
+            fix_data = {"unfixable": RAISING_WAIT_HINT}
+        elif _inspected_after(node, root_keys(node.args[0])):
+            fix_data = {"unfixable": "the futures are looked at after the "
+                                     "wait; cancel them once their results "
+                                     "are in"}
+        elif not isinstance(parent_of(node), ast.Assign) or not pending:
+            fix_data = {"unfixable": "keep the wait's result (done, not_done"
+                                     " = ...) and cancel not_done"}
+        else:
+            fix_data = {"pending": pending}
         yield from self._report(node, roots, facts, last_name(wait),
                                 fix_data)
 
@@ -281,7 +300,8 @@ class TimeoutWithoutCancel(Rule):
         if timeout_argument(node, position) is None:
             return
         roots = {receiver} if receiver else set()
-        yield from self._report(node, roots, facts, func.attr, None)
+        yield from self._report(node, roots, facts, func.attr,
+                                {"unfixable": RAISING_WAIT_HINT})
 
     def visit_With(self, node: ast.With, facts):
         for item in node.items:
@@ -296,8 +316,9 @@ class TimeoutWithoutCancel(Rule):
                          and call.func.attr == "wait"}
                 roots.discard(None)
                 if roots:
-                    yield from self._report(expr, roots, facts,
-                                            "eventlet.Timeout", None)
+                    yield from self._report(
+                        expr, roots, facts, "eventlet.Timeout",
+                        {"unfixable": RAISING_WAIT_HINT})
 
     def _report(self, anchor, roots, facts, wait, fix_data):
         func = enclosing_function(anchor)

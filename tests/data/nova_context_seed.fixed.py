@@ -94,8 +94,6 @@ def scatter_gather_cells(context, cell_mappings, timeout, fn, *args):
         tasks[cell_mapping.uuid] = future
 
     futurist.waiters.wait_for_all(tasks.values(), timeout)  # expect: NSA401
-    for f in tasks.values():
-        f.cancel()
 
     for cell_uuid, future in tasks.items():
         if not future.done():
