@@ -304,6 +304,12 @@ class ModuleFacts:
             value = self._memo[key] = compute(self, *args)
             return value
 
+    def call_line_words(self, names: frozenset[str]) -> set[str]:
+        """``name(`` for each of :meth:`call_words`: a line with a call of
+        one of ``names`` holds it (PEP 8 puts no space before the
+        parenthesis; nothing else can split the name from it)."""
+        return {word + "(" for word in self.call_words(names)}
+
     def call_words(self, names: frozenset[str]) -> frozenset[str]:
         """``names`` plus the local aliases imported for them: the names a
         call of one of ``names`` may use, and so words its line contains."""

@@ -160,7 +160,7 @@ class UnboundedExecutor(Rule):
         self.trigger = shortest_words(self.callee_names)
 
     def line_words(self, facts):
-        return facts.call_words(self.callee_names)
+        return facts.call_line_words(self.callee_names)
 
     def visit_Call(self, node: ast.Call, facts):
         # Cheap name test first: most calls are not executors at all.
@@ -207,7 +207,7 @@ class UnboundedBacklog(Rule):
     trigger = ("Executor",)
 
     def line_words(self, facts):
-        return facts.call_words(REJECTING_NAMES)
+        return facts.call_line_words(REJECTING_NAMES)
     bad = (
         Example("import futurist\n\n"
                 "executor = futurist.ThreadPoolExecutor(max_workers=4)\n",

@@ -162,7 +162,7 @@ class TimeoutWithoutCancel(Rule):
                      "apply_async")
 
     def line_words(self, facts):
-        return facts.call_words(
+        return facts.call_line_words(
             COLLECTION_WAIT_NAMES | TIMED_METHODS | {"Timeout"})
 
     def applies(self, facts) -> bool:
@@ -527,7 +527,7 @@ class JoinTimeoutUnchecked(Rule):
     trigger = (".join(",)
 
     def line_words(self, facts):
-        return ("join",)
+        return (".join(",)
     # Besides a join call, a flagged module names a timeout keyword or a
     # thread-like receiver (by token) or constructor.
     _thread_words = re.compile(
