@@ -146,7 +146,7 @@ class ReraiseWrappedInOriginalType(Rule):
 
     code = "NSA301"
     statement_only = True
-    trigger = re.compile("except|exc_info")
+    trigger = ("except", "exc_info")
     symbol = "reraise-wrapped-in-original-type"
     cwe = (209, 532)
     message = ("{how} rebuilds the caught exception from its text (CWE-209);"
@@ -336,7 +336,7 @@ class RawExceptionLoggedThenReraised(Rule):
 
     code = "NSA302"
     statement_only = True
-    trigger = re.compile("except")
+    trigger = ("except",)
     symbol = "raw-exception-logged-then-reraised"
     cwe = (532, 209)
     message = ("{what} logged at {level} and re-raised (CWE-532); mask it "
@@ -595,7 +595,7 @@ class ExceptionDetailToCaller(Rule):
 
     code = "NSA303"
     statement_only = True
-    trigger = re.compile("except")
+    trigger = ("except",)
     symbol = "exception-detail-to-caller"
     cwe = (209,)
     message = ("text of a broadly caught exception reaches the caller via "
