@@ -35,6 +35,38 @@ def set_parent(child: ast.AST, parent: ast.AST) -> None:
     _parents[child] = parent
 
 
+def subtree(root: ast.AST, stop_at: tuple = (),
+            root_fields: tuple[str, ...] | None = None
+            ) -> Iterator[ast.AST]:
+    """Nodes under ``root`` (not ``root``), each one's parent recorded on
+    the way; nodes of a ``stop_at`` type are yielded but not entered;
+    ``root_fields`` limits which of root's own fields are followed."""
+    parents = _parents
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    cache, node_class = _CHILD_FIELDS, ast.AST
+    while stack:
+        node = pop()
+        if node is root:
+            names = root_fields if root_fields is not None else \
+                child_fields(type(node))
+        else:
+            yield node
+            if stop_at and isinstance(node, stop_at):
+                continue
+            names = cache.get(type(node)) or child_fields(type(node))
+        for name in names:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_class):
+                        parents[item] = node
+                        push(item)
+            elif isinstance(value, node_class):
+                parents[value] = node
+                push(value)
+
+
 def ancestors(node: ast.AST) -> Iterator[ast.AST]:
     node = parent_of(node)
     while node is not None:
@@ -235,44 +267,14 @@ class ModuleFacts:
         return starts
 
     def _expand_statement(self, statement: ast.AST, by_type: dict) -> None:
-        parents = self.parents
-        stack: list[ast.AST] = []
-        pop, push = stack.pop, stack.append
-        cache, node_class = _CHILD_FIELDS, ast.AST
-        names = _EXPRESSION_FIELDS.get(type(statement))
-        if names is None:
-            names = _expression_fields(type(statement))
-        for name in names:
-            value = getattr(statement, name, None)
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, node_class):
-                        parents[item] = statement
-                        push(item)
-            elif isinstance(value, node_class):
-                parents[value] = statement
-                push(value)
-        while stack:
-            node = pop()
-            node_type = type(node)
-            bucket = by_type.get(node_type)
+        names = _EXPRESSION_FIELDS.get(type(statement)) or \
+            _expression_fields(type(statement))
+        for node in subtree(statement, root_fields=names):
+            bucket = by_type.get(type(node))
             if bucket is None:
-                by_type[node_type] = [node]
+                by_type[type(node)] = [node]
             else:
                 bucket.append(node)
-            names = cache.get(node_type)
-            if names is None:
-                names = child_fields(node_type)
-            for name in names:
-                value = getattr(node, name, None)
-                if value.__class__ is list:
-                    for item in value:
-                        if isinstance(item, node_class):
-                            parents[item] = node
-                            push(item)
-                elif isinstance(value, node_class):
-                    parents[value] = node
-                    push(value)
 
     def nodes(self, node_type: type) -> list:
         """All nodes of exactly ``node_type``, in source order."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Iterator
 
-from nova_secaudit.analysis import (
-    FUNCTION_TYPES, ancestors, child_fields, set_parent)
+from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, subtree
 from nova_secaudit.analysis.imports import dotted_name
 
 
@@ -16,39 +15,16 @@ def walk(root: ast.AST) -> Iterator[ast.AST]:
     Use this, not ``ast.walk``, when the nodes' parents will be asked for:
     the module index sets expression parents only once a rule needs them.
     """
-    yield from _walk(root, ())
+    return subtree(root)
 
 
 def walk_local(root: ast.AST) -> Iterator[ast.AST]:
     """Nodes under ``root`` without entering nested defs, lambdas or
     classes (they are yielded, their bodies are not); parents are set."""
-    yield from _walk(root, _NESTED_SCOPES)
+    return subtree(root, _NESTED_SCOPES)
 
 
 _NESTED_SCOPES = FUNCTION_TYPES + (ast.ClassDef,)
-
-
-def _walk(root: ast.AST, stop_at: tuple) -> Iterator[ast.AST]:
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    node_class = ast.AST
-    while stack:
-        node = pop()
-        if node is not root:
-            yield node
-            if stop_at and isinstance(node, stop_at):
-                continue
-        names = child_fields(type(node))
-        for name in names:
-            value = getattr(node, name, None)
-            if value.__class__ is list:
-                for item in value:
-                    if isinstance(item, node_class):
-                        set_parent(item, node)
-                        push(item)
-            elif isinstance(value, node_class):
-                set_parent(value, node)
-                push(value)
 
 
 def parameter_defaults(func) -> dict[str, ast.AST | None]:
