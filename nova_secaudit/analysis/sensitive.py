@@ -137,6 +137,33 @@ _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
           "connection", "url")
 
 
+# Lower-cased, underscores dropped: every sensitive name, whatever its case
+# style (``adminPass``, ``transportUrl``, ``DB_CONNECTION``), contains one.
+_MODULE_WORDS = ("pass", "pwd", "secret", "token", "credential", "apikey",
+                 "privatekey", "connection", "dburl", "databaseurl",
+                 "transporturl")
+
+
+def may_mention_secret(facts) -> bool:
+    """Text pre-test for a whole module: whether it can name a secret or
+    call a credential constructor at all (True when the text is unknown).
+    A local holding a secret got it from such a name or call, so a module
+    without one has no NSA5xx finding."""
+    return facts.memo(_may_mention_secret)
+
+
+def _may_mention_secret(facts) -> bool:
+    source = facts.source
+    if source is None:
+        return True
+    folded = source.lower().replace("_", "")
+    extra = (n.lower().replace("_", "")
+             for n in facts.settings.sensitive_names)
+    return any(word in folded for word in _MODULE_WORDS) or \
+        any(word in folded for word in extra) or \
+        any(name in source for name in CREDENTIAL_CALL_NAMES)
+
+
 def is_sensitive_name(identifier: str, settings=None) -> bool:
     """Whether an identifier (or a dict key) names a secret."""
     extra = settings.sensitive_names if settings is not None else ()

@@ -21,7 +21,7 @@ from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state)
 from nova_secaudit.analysis.sensitive import (
     CREDENTIAL_CALL_NAMES, is_sensitive_expression, is_sensitive_name,
-    secret_flow, sensitive_names_among)
+    may_mention_secret, secret_flow, sensitive_names_among)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -336,7 +336,8 @@ class SecretInGlobalCache(Rule):
         """Only modules with a module-level mutable or a ``global``
         declaration can keep anything in a global."""
         state = facts.memo(module_state)
-        return bool(state.mutables or facts.memo(declared_global_names))
+        return bool(state.mutables or facts.memo(declared_global_names)) \
+            and may_mention_secret(facts)
 
     def _report(self, node, name, values, facts):
         scope = _scope_of(node, facts)
@@ -484,6 +485,9 @@ class UnmaskedSecretLogged(Rule):
                 "hide_password=True))\n",
                 name="sqlalchemy-render-hiding-password"),
     )
+
+    def applies(self, facts) -> bool:
+        return may_mention_secret(facts)
 
     def _arguments(self, call: ast.Call):
         yield from call.args
