@@ -152,6 +152,37 @@ def may_mention_secret(facts) -> bool:
     return facts.memo(_may_mention_secret)
 
 
+def lines_naming_secrets(facts) -> list[int] | None:
+    """Sorted numbers of the lines holding one of the words every secret
+    name or credential call contains (None when the text is unknown or
+    has lone-CR line ends): a superset, for cheap per-function tests."""
+    return facts.memo(_lines_naming_secrets)
+
+
+def _lines_naming_secrets(facts) -> list[int] | None:
+    source = facts.source
+    if source is None or "\r" in source:
+        return None
+    # Lower-casing and dropping underscores keep every newline in place.
+    folded = source.lower().replace("_", "")
+    words = set(_MODULE_WORDS) | {
+        n.lower().replace("_", "") for n in facts.settings.sensitive_names}
+    lines = set()
+    for text, needles in ((folded, words), (source, CREDENTIAL_CALL_NAMES)):
+        offsets = []
+        for word in needles:
+            at = text.find(word)
+            while at != -1:
+                offsets.append(at)
+                at = text.find(word, at + 1)
+        line, previous = 1, 0
+        for at in sorted(offsets):  # count line ends once, left to right
+            line += text.count("\n", previous, at)
+            previous = at
+            lines.add(line)
+    return sorted(lines)
+
+
 def _may_mention_secret(facts) -> bool:
     source = facts.source
     if source is None:

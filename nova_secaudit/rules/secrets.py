@@ -12,6 +12,7 @@ Fix data (for the codemod):
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 
 from nova_secaudit.analysis import enclosing_function
@@ -21,7 +22,8 @@ from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state)
 from nova_secaudit.analysis.sensitive import (
     CREDENTIAL_CALL_NAMES, is_sensitive_expression, is_sensitive_name,
-    may_mention_secret, secret_flow, sensitive_names_among)
+    lines_naming_secrets, may_mention_secret, secret_flow,
+    sensitive_names_among)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -65,6 +67,13 @@ def mentions_secret(scope, facts) -> bool:
     cached = cache.get(id(scope))
     if cached is not None:
         return cached
+    lines = lines_naming_secrets(facts)
+    if lines is not None and scope is not facts.tree:
+        # No line of the function has a word every secret name contains.
+        index = bisect.bisect_left(lines, scope.lineno)
+        if index == len(lines) or lines[index] > scope.end_lineno:
+            cache[id(scope)] = False
+            return False
     text = _scope_text(facts, scope)
     if text is not None:
         words = set(_IDENTIFIER.findall(text))
