@@ -58,6 +58,7 @@ class Finding:
 _CODE = re.compile(r"NSA[1-9]\d\d")
 _SYMBOL = re.compile(r"[a-z]+(-[a-z0-9]+)+")
 _REQUIRED_SECTIONS = ("Why this is bad:", "Fix:")
+_SECTION_HEADINGS = frozenset({"Why this is bad", "Fix", "Known limits"})
 
 
 class Rule:
@@ -132,7 +133,7 @@ class Rule:
         for line in inspect.getdoc(cls).splitlines():
             stripped = line.strip()
             if stripped.endswith(":") and not line.startswith(" ") and \
-                    stripped[:-1] in {"Why this is bad", "Fix", "Known limits"}:
+                    stripped[:-1] in _SECTION_HEADINGS:
                 current = stripped[:-1]
                 sections[current] = ""
                 continue
@@ -201,7 +202,8 @@ def _validate_rule_class(cls: type[Rule]) -> None:
         raise TypeError(f"rule {name}: docstring names no CWE")
     if not cls.bad or not cls.good:
         raise TypeError(f"rule {name}: needs bad and good examples")
-    if not cls.message.startswith(("{", cls.code)) and "CWE-" not in cls.message:
+    if "CWE-" not in cls.message and \
+            not cls.message.startswith(("{", cls.code)):
         raise TypeError(f"rule {name}: message should name its CWE")
 
 

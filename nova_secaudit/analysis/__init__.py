@@ -24,7 +24,6 @@ from nova_secaudit.analysis.imports import ImportMap
 _parents: dict = {}
 _LINE_END = re.compile(r"\r\n?|\n")
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-SCOPE_TYPES = FUNCTION_TYPES + (ast.ClassDef, ast.Module)
 
 
 def parent_of(node: ast.AST) -> ast.AST | None:
@@ -75,7 +74,7 @@ def ancestors(node: ast.AST) -> Iterator[ast.AST]:
 
 
 def enclosing_function(node: ast.AST):
-    """The innermost def/lambda containing ``node``, or None at module level."""
+    """The innermost def/lambda holding ``node``; None at module level."""
     for parent in ancestors(node):
         if isinstance(parent, FUNCTION_TYPES):
             return parent
@@ -316,12 +315,6 @@ class ModuleFacts:
         """``names`` plus the local aliases imported for them: the names a
         call of one of ``names`` may use, and so words its line contains."""
         return self.memo(_call_words, frozenset(names))
-
-    def imports_any(self, prefixes: tuple[str, ...]) -> bool:
-        """Whether the module imports anything under one of ``prefixes``."""
-        return any(target == p or target.startswith(p + ".")
-                   for target in self.imports.aliases.values()
-                   for p in prefixes)
 
 
 # Fields that never hold a node we dispatch on: plain values, and the

@@ -97,12 +97,6 @@ def enclosing_loops(node: ast.AST, func) -> Iterator[ast.AST]:
             yield parent
 
 
-def is_after(node: ast.AST, anchor: ast.AST) -> bool:
-    """Whether ``node`` starts after ``anchor`` ends (source order)."""
-    return (node.lineno, node.col_offset) > \
-        (anchor.end_lineno, anchor.end_col_offset)
-
-
 def mentions(expr: ast.AST, keys: set[str]) -> bool:
     """Whether any name or attribute chain inside ``expr`` is in ``keys``."""
     for inner in ast.walk(expr):

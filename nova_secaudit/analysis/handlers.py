@@ -18,7 +18,8 @@ RULES.md, NSA3xx. The questions the rules ask about one ``except`` clause:
 - what is raw exception text (:func:`raw_text_source`): the bound exception,
   its ``args``/``message``/``msg``/``orig``/... attributes, ``str``/``repr``/
   ``format``/``six.text_type`` of it (through :class:`ExceptionTextFlow`,
-  a :class:`~nova_secaudit.analysis.flow.ValueFlow`), ``traceback.format_exc()``
+  a :class:`~nova_secaudit.analysis.flow.ValueFlow`),
+  ``traceback.format_exc()``
   / ``format_exception(...)``, ``sys.exc_info()``; never a masker's result
   nor ``e.format_message()`` (the project's user-safe message);
 - whether a use is narrowed by ``isinstance(e, <specific>)`` first
@@ -56,9 +57,10 @@ DRIVER_PREFIXES = ("sqlalchemy.exc.", "oslo_db.exception.",
 RAW_ATTRIBUTES = frozenset({"args", "message", "msg", "orig",
                             "inner_exception", "statement", "params",
                             "strerror", "detail", "details", "reason"})
-TRACEBACK_TEXT = frozenset({"traceback.format_exc", "traceback.format_exception",
-                            "traceback.format_exception_only",
-                            "traceback.format_tb", "sys.exc_info"})
+TRACEBACK_TEXT = frozenset({
+    "traceback.format_exc", "traceback.format_exception",
+    "traceback.format_exception_only", "traceback.format_tb",
+    "sys.exc_info"})
 SAVE_AND_RERAISE = frozenset({
     "oslo_utils.excutils.save_and_reraise_exception"})
 SIX_RERAISE = frozenset({"six.reraise"})

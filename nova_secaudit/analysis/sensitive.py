@@ -370,21 +370,3 @@ def secret_flow(func, facts, url_mode: bool = False) -> SecretFlow:
     if flow is None:
         flow = flows[key] = SecretFlow(func, facts, url_mode)
     return flow
-
-
-def mentions_sensitive_name(expr: ast.AST, facts) -> bool:
-    """Cheap pre-test: does any name/attribute/key or credential call
-    inside ``expr`` look sensitive? (Flow through locals aside.)"""
-    for inner in ast.walk(expr):
-        if is_sensitive_expression(inner, facts):
-            return True
-    return False
-
-
-def url_valued_name(expr: ast.AST) -> bool:
-    """Whether a name inside ``expr`` has a url/connection token."""
-    for inner in ast.walk(expr):
-        key = _key_of(inner)
-        if key and is_url_name(key):
-            return True
-    return False

@@ -162,8 +162,9 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         path = self.context.filename or "<stdin>"
         # Running a command asks for its codes (opt-in ones included);
         # only an explicit ignore in the configuration turns one off.
-        only_ignores = Settings(ignore=self.settings.ignore,
-                                per_file_ignores=self.settings.per_file_ignores)
+        only_ignores = Settings(
+            ignore=self.settings.ignore,
+            per_file_ignores=self.settings.per_file_ignores)
         rules = [RULES_BY_CODE[code](self.settings) for code in self.codes
                  if code in RULES_BY_CODE and
                  only_ignores.is_enabled(code, True, path)]

@@ -23,15 +23,14 @@ Fix data for the codemods (``Finding.fix_args``):
 from __future__ import annotations
 
 import ast
-import re
 
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
     DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
     first_leaky_handlers, in_leaky_span, leaky_spans,
     has_exc_info_names, holds_exception_object,
-    is_own_text, may_carry, original_type_wrap, raw_text_source, reraises_after,
-    set_parents)
+    is_own_text, may_carry, original_type_wrap, raw_text_source,
+    reraises_after, set_parents)
 from nova_secaudit.analysis.functions import walk, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.logs import LOG_LEVELS, logging_level, \
@@ -552,7 +551,6 @@ class RawExceptionLoggedThenReraised(Rule):
         yield self.finding(node, facts, what=what,
                            level=_LEVEL_NAMES.get(level, str(level)),
                            fix_data=fix_data)
-
 
     @staticmethod
     def _raw_parts(texts, call, owner, facts) -> list[ast.AST]:

@@ -114,10 +114,12 @@ class UnboundedExecutor(Rule):
                "pass {keyword}=<N>")
     fix = FixSafety.SAFE
     bad = (
-        Example("import futurist\n\nexecutor = futurist.ThreadPoolExecutor()\n",
+        Example("import futurist\n\n"
+                "executor = futurist.ThreadPoolExecutor()\n",
                 name="futurist-no-argument",
                 fixed="import futurist\n\n"
-                      "executor = futurist.ThreadPoolExecutor(max_workers=8)\n"),
+                      "executor = futurist.ThreadPoolExecutor("
+                      "max_workers=8)\n"),
         Example("from eventlet import greenpool as gp\n\n"
                 "pool = gp.GreenPool(size=None)\n",
                 name="alias-and-literal-none"),
