@@ -511,3 +511,16 @@ def test_configured_names_add_to_the_built_in_sets(field, value, source):
     assert len(_findings(source)) == 1
     configured = Settings(select=("NSA2",), **{field: value})
     assert _findings(source, configured) == []
+
+
+def test_a_redefinition_under_a_top_level_if_is_not_a_reference():
+    # Found by the line-ending property test: the text-based import-time
+    # check took the second ``def`` line for a module-level call.
+    source = ("CELLS = []\n\n\n"
+              "def register_cell(cell):\n"
+              "    CELLS.append(cell)  # expect: NSA201\n"
+              "if CONF.enabled:\n"
+              "    CELLS = []\n\n\n"
+              "    def register_cell(cell):\n"
+              "        CELLS.append(cell)  # expect: NSA201\n")
+    assert_markers(source)

@@ -297,9 +297,10 @@ def _runs_only_at_import(name: str, facts) -> bool:
         return cache[name]
     # not inside a quoted name (``__all__ = ['load']``) or an attribute
     pattern = re.compile(r"(?<![\w.'\"])%s\b(?!['\"])" % re.escape(name))
-    definition = {f.lineno for f in facts.tree.body
-                  if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-                  and f.name == name}
+    # Lines that define ``name`` (anywhere: also under a top-level ``if``)
+    # are not references to it.
+    definition = {f.lineno for kind in (ast.FunctionDef, ast.AsyncFunctionDef)
+                  for f in facts.nodes(kind) if f.name == name}
     ranges = facts.memo(_body_ranges)
     at_module = elsewhere = False
     for number, line in enumerate(facts.memo(_source_lines), 1):
