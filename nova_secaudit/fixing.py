@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import concurrent.futures
 import difflib
 import errno
 import io
@@ -42,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from nova_secaudit.engine import Finding, check
+from nova_secaudit.parallel import map_in_order
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import SourceError, decode_source, parse_text, \
     read_bytes
@@ -283,40 +283,21 @@ def write_atomically(path: str, data: bytes,
         raise
 
 
-def _fix_many(paths: list[str], settings: Settings,
-              options: FixOptions) -> list[FileFix]:
-    return [fix_file(path, settings, options) for path in paths]
-
-
 def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
               jobs: int = 1, chunk: int = 16) -> Iterator[FileFix]:
-    """Results in the order of ``paths``; ``jobs`` > 1 uses processes."""
-    paths = list(paths)
-    if jobs <= 1 or len(paths) <= chunk:
-        for path in paths:
-            yield fix_file(path, settings, options)
-        return
-    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-    finished = 0
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            for results in pool.map(_fix_many, chunks,
-                                    [settings] * len(chunks),
-                                    [options] * len(chunks)):
-                finished += 1
-                yield from results
-    except concurrent.futures.process.BrokenProcessPool:
-        # A worker died (killed, out of memory, a crash in C code). Its
-        # writes were atomic; fix the rest one file per process, so only
-        # the culprit is lost.
-        for path in (p for part in chunks[finished:] for p in part):
-            try:
-                with concurrent.futures.ProcessPoolExecutor(1) as pool:
-                    yield pool.submit(_fix_many, [path], settings,
-                                      options).result()[0]
-            except concurrent.futures.process.BrokenProcessPool:
-                yield FileFix(path, error="worker process died while "
-                                          "fixing this file")
+    """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
+    Writes are atomic, so a worker that dies loses only its file."""
+    return map_in_order(_fix_item, list(paths), (settings, options), jobs,
+                        _worker_died, chunk)
+
+
+def _fix_item(path: str, settings: Settings, options: FixOptions) -> FileFix:
+    # ``fix_file`` is looked up at call time (tests replace it).
+    return fix_file(path, settings, options)
+
+
+def _worker_died(path: str) -> FileFix:
+    return FileFix(path, error="worker process died while fixing this file")
 
 
 @dataclass

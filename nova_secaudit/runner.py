@@ -7,7 +7,6 @@ prints exactly what ``--jobs 1`` prints.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -15,6 +14,7 @@ from typing import Callable, Iterable, Iterator
 from nova_secaudit.baseline import fingerprints as make_fingerprints
 from nova_secaudit.cache import ResultsCache, content_digest
 from nova_secaudit.engine import Finding, check
+from nova_secaudit.parallel import map_in_order
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import (
     SourceError, decode_source, parse_text, read_bytes)
@@ -69,9 +69,11 @@ def check_file(path: str, settings: Settings,
     return result
 
 
-def _check_many(paths: list[str], settings: Settings,
-                fixes: bool = False) -> list[FileResult]:
-    return [check_file(path, settings, fixes=fixes) for path in paths]
+def _check_item(item: tuple[str, bytes | None], settings: Settings,
+                fixes: bool) -> FileResult:
+    # ``check_file`` is looked up at call time (tests replace it).
+    path, data = item
+    return check_file(path, settings, data, fixes)
 
 
 def check_paths(paths: Iterable[str], settings: Settings,
@@ -129,39 +131,15 @@ def check_paths(paths: Iterable[str], settings: Settings,
 def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
          jobs: int, chunk: int, progress, fixes: bool
          ) -> Iterator[FileResult]:
-    if jobs <= 1 or len(paths) <= chunk:
-        for path, data in zip(paths, contents):
-            yield check_file(path, settings, data, fixes)
-            if progress:
-                progress(1)
-        return
-    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
-    finished = 0
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            for results in pool.map(_check_many, chunks,
-                                    [settings] * len(chunks),
-                                    [fixes] * len(chunks)):
-                finished += 1
-                if progress:
-                    progress(len(results))
-                yield from results
-    except concurrent.futures.process.BrokenProcessPool:
-        # A worker died (killed, out of memory, a crash in C code): check
-        # the rest one file per process, so only the culprit is lost.
-        for path in (p for part in chunks[finished:] for p in part):
-            yield _isolated(path, settings, fixes)
-            if progress:
-                progress(1)
+    for result in map_in_order(_check_item, list(zip(paths, contents)),
+                               (settings, fixes), jobs, _worker_died, chunk):
+        yield result
+        if progress:
+            progress(1)
 
 
 WORKER_DIED = "worker process died while checking this file"
 
 
-def _isolated(path: str, settings: Settings, fixes: bool) -> FileResult:
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(_check_many, [path], settings,
-                               fixes).result()[0]
-    except concurrent.futures.process.BrokenProcessPool:
-        return FileResult(path, error=WORKER_DIED)
+def _worker_died(item: tuple[str, bytes | None]) -> FileResult:
+    return FileResult(item[0], error=WORKER_DIED)
