@@ -47,15 +47,23 @@ def parameter_names(func) -> set[str]:
     return set(parameter_defaults(func))
 
 
+def target_elements(target: ast.AST) -> Iterator[ast.AST]:
+    """The single targets of an assignment or loop target, unpacked from
+    tuples, lists and starred parts (``a, (b.x, *c)`` -> a, b.x, c)."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from target_elements(element)
+    elif isinstance(target, ast.Starred):
+        yield from target_elements(target.value)
+    else:
+        yield target
+
+
 def assigned_names(target: ast.AST) -> Iterator[str]:
     """Names bound by an assignment or loop target."""
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            yield from assigned_names(element)
-    elif isinstance(target, ast.Starred):
-        yield from assigned_names(target.value)
+    for element in target_elements(target):
+        if isinstance(element, ast.Name):
+            yield element.id
 
 
 def binds_name(node: ast.AST, name: str) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
 from nova_secaudit.analysis.functions import (
-    assigned_names, parameter_names, walk_local)
+    assigned_names, parameter_names, target_elements, walk_local)
 
 MUTABLE_FACTORIES = frozenset({
     "builtins.dict", "builtins.list", "builtins.set", "builtins.bytearray",
@@ -215,23 +215,13 @@ def self_assigned_attributes(cls: ast.ClassDef) -> set[str]:
             elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
                 targets = (node.target,)
             for target in targets:
-                for element in _flatten(target):
+                for element in target_elements(target):
                     if isinstance(element, ast.Attribute) and \
                             isinstance(element.value, ast.Name) and \
                             element.value.id == "self":
                         found.add(element.attr)
     cls._nsa_self_assigned = found
     return found
-
-
-def _flatten(target: ast.AST):
-    if isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            yield from _flatten(element)
-    elif isinstance(target, ast.Starred):
-        yield from _flatten(target.value)
-    else:
-        yield target
 
 
 def enclosing_class(node: ast.AST) -> ast.ClassDef | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
-from nova_secaudit.analysis.functions import walk_local
+from nova_secaudit.analysis.functions import target_elements, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
     SharedTarget, declared_global_names, declares_global, lock_name_for,
@@ -105,7 +105,7 @@ def change_sites(node: ast.AST, facts, any_global: bool = False):
     else:  # Expr, Return: only their top call
         return
     for target in targets:
-        for element in _elements(target):
+        for element in target_elements(target):
             if isinstance(element, ast.Subscript):
                 shared = shared_container(element.value, facts, at=node)
                 if shared is not None:
@@ -139,16 +139,6 @@ def _is_lazy_import(node: ast.AST) -> bool:
     name = func.attr if isinstance(func, ast.Attribute) else \
         getattr(func, "id", None)
     return name in IMPORT_CALLS or name == "cast"
-
-
-def _elements(target: ast.AST):
-    if isinstance(target, (ast.Tuple, ast.List)):
-        for element in target.elts:
-            yield from _elements(element)
-    elif isinstance(target, ast.Starred):
-        yield from _elements(target.value)
-    else:
-        yield target
 
 
 def _handler_catches_lookup(handler: ast.ExceptHandler) -> bool:
@@ -295,7 +285,7 @@ def _may_change(node: ast.AST, names: frozenset[str]) -> bool:
         target = getattr(node, "target", None)
         targets = () if target is None else (target,)
     for target in targets:
-        for element in _elements(target):
+        for element in target_elements(target):
             if _touched_name(element) in names:
                 return True
     return False
