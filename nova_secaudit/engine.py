@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import inspect
 import logging
 import re
@@ -209,10 +210,20 @@ def _validate_rule_class(cls: type[Rule]) -> None:
 
 def active_rules(settings: Settings, path: str = "") -> list[Rule]:
     """Instantiate the rules enabled by ``settings`` for ``path``."""
+    # Path patterns are matched once per file, not once per rule.
+    off_here = settings.ignored_in(path) if path else ()
+    return [rule(settings) for rule in _enabled_rules(settings)
+            if not rule.code.startswith(off_here)]
+
+
+@functools.lru_cache(maxsize=32)
+def _enabled_rules(settings: Settings) -> tuple[type[Rule], ...]:
+    """The rule classes ``settings`` turns on, before per-file ignores
+    (the same for every file of a run)."""
     from nova_secaudit.rules import ALL_RULES
 
-    return [rule(settings) for rule in ALL_RULES
-            if settings.is_enabled(rule.code, rule.default_enabled, path)]
+    return tuple(rule for rule in ALL_RULES
+                 if settings.is_enabled(rule.code, rule.default_enabled))
 
 
 def run_rules(rules: Iterable[Rule], facts: ModuleFacts,

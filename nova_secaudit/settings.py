@@ -62,15 +62,15 @@ class Settings:
             return False
         if _longest_prefix(code, self.ignore) >= max(selected, 1):
             return False
-        return not (path and self._ignored_for_path(code, path))
+        return not (path and _longest_prefix(code, self.ignored_in(path)))
 
-    def _ignored_for_path(self, code: str, path: str) -> bool:
+    def ignored_in(self, path: str) -> tuple[str, ...]:
+        """The code prefixes ``per_file_ignores`` turns off for ``path``."""
+        if not self.per_file_ignores:
+            return ()
         posix = Path(path).as_posix()
-        for pattern, codes in self.per_file_ignores:
-            if _path_matches(posix, pattern) and \
-                    _longest_prefix(code, codes):
-                return True
-        return False
+        return tuple(code for pattern, codes in self.per_file_ignores
+                     if _path_matches(posix, pattern) for code in codes)
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

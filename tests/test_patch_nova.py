@@ -39,5 +39,9 @@ def test_patched_nova_passes_its_own_unit_tests(tmp_path):
     assert "nova/utils.py" not in data["changed"] or \
         "nova/tests/unit/test_utils.py" in data["test_modules"]
     assert data["tests_after"]["passed"] > 0
+    # the per-id comparison reads every passing test, not a sample
+    for run in (data["tests_before"], data["tests_after"]):
+        assert len(run["passing"]) == run["passed"]
     assert data["new_failures"] == []
+    assert data["passing_only_before"] == []
     assert done.returncode == 0

@@ -26,6 +26,13 @@ _LINE_END = re.compile(r"\r\n?|\n")
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of ``text`` numbered as ``ast`` numbers them: split at
+    CRLF, CR and LF only. ``str.splitlines`` also splits at form feeds and
+    other separators, which would shift every later line."""
+    return _LINE_END.split(text)
+
+
 def parent_of(node: ast.AST) -> ast.AST | None:
     return _parents.get(node)
 
@@ -88,6 +95,26 @@ def enclosing_statement(node: ast.AST) -> ast.stmt:
     while not isinstance(node, ast.stmt):
         node = parent_of(node)
     return node
+
+
+def block_statements(body: list) -> list[ast.AST]:
+    """The statements of ``body`` and of every block nested in them (if,
+    loops, with, try and its handlers, match cases), in source order.
+    Nested defs and classes are listed, their bodies are not: those are
+    other scopes. Except handlers and match cases are listed too."""
+    found = []
+    stack = body[::-1]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if isinstance(node, _SCOPE_TYPES):
+            continue
+        blocks = _BLOCKS_OF.get(type(node))
+        if blocks is None:
+            blocks = _blocks_of(type(node))
+        for name in reversed(blocks):
+            stack.extend(reversed(getattr(node, name)))
+    return found
 
 
 def module_location(path: str) -> tuple[str, str]:
@@ -156,8 +183,7 @@ class ModuleFacts:
                 bucket.append(node)
             blocks = _BLOCKS_OF.get(type(node))
             if blocks is None:
-                blocks = _BLOCKS_OF[type(node)] = tuple(
-                    f for f in _BLOCK_FIELDS if f in type(node)._fields)
+                blocks = _blocks_of(type(node))
             for name in blocks:
                 for child in getattr(node, name):
                     if isinstance(child, node_class):
@@ -189,6 +215,18 @@ class ModuleFacts:
                 if statement not in self._partly_expanded:
                     self._partly_expanded.add(statement)
                     self._expand_statement(statement, self._line_nodes)
+
+    def statements_naming(self, words) -> list[ast.AST] | None:
+        """The statements (compound ones by their header) whose own lines
+        contain one of ``words``, in source order: a superset of those
+        that name one of them. None when the source text is unknown."""
+        if self.source is None:
+            return None
+        found = {}
+        for line in self._lines_with(words):
+            for statement in self._statements_on(line):
+                found[id(statement)] = statement
+        return sorted(found.values(), key=_position)
 
     def line_nodes(self, node_type: type) -> list:
         """Nodes of ``node_type`` indexed so far by :meth:`expand_lines`
@@ -292,6 +330,12 @@ class ModuleFacts:
                          self.nodes(ast.Import) + self.nodes(ast.ImportFrom),
                          module, package)
 
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        """The source lines, ``lines[n - 1]`` being line ``n`` (the source
+        text must be known)."""
+        return source_lines(self.source)
+
     def qualified_name(self, expr: ast.AST) -> str | None:
         return self.imports.resolve(expr)
 
@@ -332,6 +376,16 @@ _BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
                      getattr(ast, "match_case", ast.stmt))
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
 _BLOCKS_OF: dict[type, tuple[str, ...]] = {}
+_SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _blocks_of(node_type: type) -> tuple[str, ...]:
+    """The statement-list fields of ``node_type`` (kept in _BLOCKS_OF)."""
+    blocks = _BLOCKS_OF[node_type] = tuple(
+        f for f in _BLOCK_FIELDS if f in node_type._fields)
+    return blocks
+
+
 _MATCH_CASE = getattr(ast, "match_case", ())
 
 

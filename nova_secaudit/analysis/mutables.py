@@ -20,7 +20,8 @@ import ast
 from dataclasses import dataclass, field
 
 from nova_secaudit.analysis import (
-    FUNCTION_TYPES, ancestors, enclosing_function, parent_of)
+    FUNCTION_TYPES, ancestors, block_statements, enclosing_function,
+    parent_of)
 from nova_secaudit.analysis.functions import (
     assigned_names, parameter_names, target_elements, walk_local)
 
@@ -35,10 +36,6 @@ MUTABLE_FACTORY_NAMES = frozenset(n.rpartition(".")[2]
                                   for n in MUTABLE_FACTORIES)
 MUTABLE_DISPLAYS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp,
                     ast.SetComp)
-# Statements at module level whose bodies still bind module globals.
-_BLOCK_TYPES = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For,
-                ast.AsyncFor, ast.While) + (
-    (ast.TryStar,) if hasattr(ast, "TryStar") else ())
 
 
 def is_mutable_value(expr: ast.AST | None, facts) -> bool:
@@ -55,24 +52,9 @@ def is_mutable_value(expr: ast.AST | None, facts) -> bool:
     return facts.qualified_name(func) in MUTABLE_FACTORIES
 
 
-def _block_statements(body: list[ast.stmt]):
-    """Statements of ``body`` and of nested if/try/with/loop blocks."""
-    stack = list(reversed(body))
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        if isinstance(stmt, _BLOCK_TYPES):
-            inner = list(getattr(stmt, "body", [])) + \
-                list(getattr(stmt, "orelse", [])) + \
-                list(getattr(stmt, "finalbody", []))
-            for handler in getattr(stmt, "handlers", []):
-                inner.extend(handler.body)
-            stack.extend(reversed(inner))
-
-
 def _bindings(body: list[ast.stmt]):
     """(name, value or None) for each assignment binding in ``body``."""
-    for stmt in _block_statements(body):
+    for stmt in block_statements(body):
         if isinstance(stmt, ast.Assign):
             for target in stmt.targets:
                 for name in assigned_names(target):
@@ -116,6 +98,38 @@ def module_state(facts) -> ModuleState:
             state.class_mutables.setdefault(cls.name, {}).update(found)
             state.class_attributes.update(found)
     return state
+
+
+def shared_names(facts) -> frozenset[str]:
+    """Names a change of shared state must mention: module mutables,
+    class-level mutable attributes, ``global``-declared names (use as
+    ``facts.memo(shared_names)``)."""
+    state = facts.memo(module_state)
+    return frozenset(state.mutables) | frozenset(state.class_attributes) | \
+        facts.memo(declared_global_names)
+
+
+# Simple statements that can store into, delete from or call a method of
+# shared state at their top level.
+CHANGING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
+                       ast.Expr, ast.Return)
+
+
+def statements_naming_shared_state(facts) -> list[ast.stmt]:
+    """The :data:`CHANGING_STATEMENTS` whose lines name one of
+    :func:`shared_names`, in source order: every change of shared state is
+    among them (all of them when the text is unknown). Use as
+    ``facts.memo(statements_naming_shared_state)``."""
+    names = facts.memo(shared_names)
+    if not names:
+        return []
+    candidates = facts.statements_naming(names)
+    if candidates is None:
+        return sorted((node for node_type in CHANGING_STATEMENTS
+                       for node in facts.nodes(node_type)),
+                      key=lambda node: (node.lineno, node.col_offset))
+    return [node for node in candidates
+            if isinstance(node, CHANGING_STATEMENTS)]
 
 
 def global_declarations(facts) -> dict[int, frozenset[str]]:

@@ -281,10 +281,6 @@ def _body_ranges(facts) -> list[tuple[int, int]]:
             for func in facts.nodes(node_type)]
 
 
-def _source_lines(facts) -> list[str]:
-    return facts.source.splitlines()
-
-
 def _runs_only_at_import(name: str, facts) -> bool:
     """Whether top-level function ``name`` is referenced only outside
     function bodies. Reads the source text when it is known (references on
@@ -303,7 +299,7 @@ def _runs_only_at_import(name: str, facts) -> bool:
                   for f in facts.nodes(kind) if f.name == name}
     ranges = facts.memo(_body_ranges)
     at_module = elsewhere = False
-    for number, line in enumerate(facts.memo(_source_lines), 1):
+    for number, line in enumerate(facts.lines, 1):
         if name not in line or number in definition:
             continue
         if not pattern.search(line.split("#", 1)[0]):

@@ -29,10 +29,13 @@ from __future__ import annotations
 import ast
 import functools
 
+from nova_secaudit.analysis import block_statements
 from nova_secaudit.analysis.flow import ValueFlow
+from nova_secaudit.analysis.functions import assigned_names
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.masking import KNOWN_MASKERS, is_masker_call
 from nova_secaudit.analysis.names import name_tokens
+from nova_secaudit.engine import shortest_words
 
 SECRET_TOKENS = frozenset({"password", "passwords", "passwd", "pwd",
                            "passphrase", "secret", "secrets", "token",
@@ -131,7 +134,6 @@ def _is_metadata_name(identifier: str) -> bool:
 
 # Verdicts for identifiers when no names are configured (per process).
 _PLAIN_VERDICTS: dict[str, bool] = {}
-_PLAIN_SECRETS: set[str] = set()
 # Every sensitive token or name contains one of these: a cheap pre-test.
 _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
           "connection", "url")
@@ -144,55 +146,37 @@ _MODULE_WORDS = ("pass", "pwd", "secret", "token", "credential", "apikey",
                  "transporturl")
 
 
-def may_mention_secret(facts) -> bool:
-    """Text pre-test for a whole module: whether it can name a secret or
-    call a credential constructor at all (True when the text is unknown).
-    A local holding a secret got it from such a name or call, so a module
-    without one has no NSA5xx finding."""
-    return facts.memo(_may_mention_secret)
-
-
-def lines_naming_secrets(facts) -> list[int] | None:
-    """Sorted numbers of the lines holding one of the words every secret
-    name or credential call contains (None when the text is unknown or
-    has lone-CR line ends): a superset, for cheap per-function tests."""
-    return facts.memo(_lines_naming_secrets)
-
-
-def _lines_naming_secrets(facts) -> list[int] | None:
-    source = facts.source
-    if source is None or "\r" in source:
-        return None
+def _fold(text: str) -> str:
     # Lower-casing and dropping underscores keep every newline in place.
-    folded = source.lower().replace("_", "")
-    words = set(_MODULE_WORDS) | {
-        n.lower().replace("_", "") for n in facts.settings.sensitive_names}
-    lines = set()
-    for text, needles in ((folded, words), (source, CREDENTIAL_CALL_NAMES)):
-        offsets = []
-        for word in needles:
-            at = text.find(word)
-            while at != -1:
-                offsets.append(at)
-                at = text.find(word, at + 1)
-        line, previous = 1, 0
-        for at in sorted(offsets):  # count line ends once, left to right
-            line += text.count("\n", previous, at)
-            previous = at
-            lines.add(line)
-    return sorted(lines)
+    return text.lower().replace("_", "")
 
 
-def _may_mention_secret(facts) -> bool:
-    source = facts.source
-    if source is None:
-        return True
-    folded = source.lower().replace("_", "")
-    extra = (n.lower().replace("_", "")
-             for n in facts.settings.sensitive_names)
-    return any(word in folded for word in _MODULE_WORDS) or \
-        any(word in folded for word in extra) or \
-        any(name in source for name in CREDENTIAL_CALL_NAMES)
+@functools.lru_cache(maxsize=64)
+def _folded_words(extra_names: tuple[str, ...]) -> tuple[str, ...]:
+    """What the folded text of a module naming a secret or calling a
+    credential constructor contains: one search per word."""
+    return shortest_words(
+        _MODULE_WORDS + tuple(_fold(n) for n in CREDENTIAL_CALL_NAMES) +
+        tuple(_fold(n) for n in extra_names))
+
+
+def text_may_name_secret(text: str, settings) -> bool:
+    """Text pre-test: whether ``text`` may name a secret or call a
+    credential constructor (a superset: comments and strings count)."""
+    folded = _fold(text)
+    return any(word in folded
+               for word in _folded_words(settings.sensitive_names))
+
+
+def may_mention_secret(facts) -> bool:
+    """Text pre-test for a whole module (True when the text is unknown).
+    A local holding a secret got it from a sensitive name or a credential
+    call, so a module naming neither has no NSA5xx finding."""
+    return facts.source is None or facts.memo(_module_may_name_secret)
+
+
+def _module_may_name_secret(facts) -> bool:
+    return text_may_name_secret(facts.source, facts.settings)
 
 
 def is_sensitive_name(identifier: str, settings=None) -> bool:
@@ -206,22 +190,7 @@ def is_sensitive_name(identifier: str, settings=None) -> bool:
         verdict = any(stem in lowered for stem in _STEMS) and \
             _name_is_sensitive(identifier, ())
         _PLAIN_VERDICTS[identifier] = verdict
-        if verdict:
-            _PLAIN_SECRETS.add(identifier)
     return verdict
-
-
-def sensitive_names_among(words, settings=None) -> frozenset[str]:
-    """The sensitive ones among many identifiers (set operations; each
-    distinct identifier is judged once per process when no names are
-    configured)."""
-    words = set(words)
-    extra = settings.sensitive_names if settings is not None else ()
-    if extra:
-        return frozenset(w for w in words if is_sensitive_name(w, settings))
-    for word in words.difference(_PLAIN_VERDICTS):
-        is_sensitive_name(word)  # judges and records it
-    return frozenset(words.intersection(_PLAIN_SECRETS))
 
 
 def is_url_name(identifier: str) -> bool:
@@ -299,28 +268,7 @@ class SecretFlow(ValueFlow):
         super().__init__(func, facts, lambda e: source(e, facts))
 
     def _binding_nodes(self, func):
-        """Statement-level bindings only (assignments, loops, with): one
-        walk over statements instead of every expression. Walrus and
-        comprehension targets are left out (a comprehension's variable
-        lives inside it; walrus bindings of secrets are rare)."""
-        found = []
-        stack = list(getattr(func, "body", ()))
-        if isinstance(func, ast.Lambda):
-            return found
-        while stack:
-            stmt = stack.pop()
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign,
-                                 ast.For, ast.AsyncFor)):
-                found.append(stmt)
-            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-                found.extend(stmt.items)
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                 ast.ClassDef)):
-                continue
-            for field_name in ("body", "orelse", "finalbody", "handlers"):
-                stack.extend(getattr(stmt, field_name, ()))
-        found.sort(key=_binding_position)
-        return found
+        return sorted(binding_statements(func), key=_binding_position)
 
     def carries(self, expr, at=None):
         if isinstance(expr, ast.Attribute):
@@ -348,6 +296,50 @@ class SecretFlow(ValueFlow):
             arguments = list(call.args) + [kw.value for kw in call.keywords]
             return any(self.carries(a, at) for a in arguments)
         return super()._call_carries(call, at)
+
+
+def binding_statements(func: ast.AST) -> list[ast.AST]:
+    """The bindings :class:`SecretFlow` follows in ``func`` (or a module):
+    statement-level ones only (assignments, loops, with items), found by
+    one walk over statements instead of every expression. Walrus and
+    comprehension targets are left out (a comprehension's variable lives
+    inside it; walrus bindings of secrets are rare)."""
+    found = []
+    if isinstance(func, ast.Lambda):
+        return found
+    for stmt in block_statements(func.body):
+        if isinstance(stmt, _BINDING_STATEMENTS):
+            found.append(stmt)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            found.extend(stmt.items)
+    return found
+
+
+_BINDING_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For,
+                       ast.AsyncFor)
+
+
+def bound_values(facts, func: ast.AST) -> dict[str, list[ast.AST]]:
+    """Name -> the expressions bound to it by :func:`binding_statements`
+    of ``func`` (for ``facts.memo``): what a name can carry in the flow."""
+    values: dict[str, list[ast.AST]] = {}
+    for node in binding_statements(func):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            targets, value = [node.target], node.iter
+        elif isinstance(node, ast.withitem):
+            if node.optional_vars is None:
+                continue
+            targets, value = [node.optional_vars], node.context_expr
+        else:
+            targets, value = [node.target], node.value
+        if value is None:
+            continue
+        for target in targets:
+            for name in assigned_names(target):
+                values.setdefault(name, []).append(value)
+    return values
 
 
 def _binding_position(node: ast.AST) -> tuple[int, int]:

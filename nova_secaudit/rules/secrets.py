@@ -12,18 +12,16 @@ Fix data (for the codemod):
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 
 from nova_secaudit.analysis import enclosing_function
-from nova_secaudit.analysis.functions import assigned_names, walk_local
 from nova_secaudit.analysis.logs import LOG_LEVELS, logging_method
 from nova_secaudit.analysis.mutables import (
-    declared_global_names, declares_global, global_reference, module_state)
+    declared_global_names, declares_global, global_reference, module_state,
+    statements_naming_shared_state)
 from nova_secaudit.analysis.sensitive import (
-    CREDENTIAL_CALL_NAMES, is_sensitive_expression, is_sensitive_name,
-    lines_naming_secrets, may_mention_secret, secret_flow,
-    sensitive_names_among)
+    bound_values, is_sensitive_expression, is_sensitive_name,
+    may_mention_secret, secret_flow)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -40,135 +38,37 @@ def _scope_of(node: ast.AST, facts):
     return enclosing_function(node) or facts.tree
 
 
-# Identifiers (and dash-separated constant keys) in a function's text.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def _split_lines(facts) -> list[str]:
-    return facts.source.splitlines()
-
-
-def _scope_text(facts, scope) -> str | None:
-    source = facts.source
-    if source is None or scope is facts.tree:
-        return source
-    lines = facts.memo(_split_lines)
-    return "\n".join(lines[scope.lineno - 1:scope.end_lineno])
-
-
-def mentions_secret(scope, facts) -> bool:
-    """Whether function ``scope`` (or the module's own code) may mention a
-    secret: a sensitive name, attribute, constant key or a credential
-    constructor. With the source text at hand this reads the identifiers
-    of the function's lines (a superset: comments and strings count);
-    otherwise it walks the function. Kept per run (settings-dependent); asked
-    only before following a local name through the function's flow."""
-    cache = facts.memo(_mention_cache)
-    cached = cache.get(id(scope))
-    if cached is not None:
-        return cached
-    lines = lines_naming_secrets(facts)
-    if lines is not None and scope is not facts.tree:
-        # No line of the function has a word every secret name contains.
-        index = bisect.bisect_left(lines, scope.lineno)
-        if index == len(lines) or lines[index] > scope.end_lineno:
-            cache[id(scope)] = False
-            return False
-    text = _scope_text(facts, scope)
-    if text is not None:
-        words = set(_IDENTIFIER.findall(text))
-        found = bool(sensitive_names_among(words, facts.settings) or
-                     not words.isdisjoint(CREDENTIAL_CALL_NAMES))
-    else:
-        found = any(is_sensitive_expression(node, facts)
-                    for node in walk_local(scope)
-                    if isinstance(node, (ast.Name, ast.Attribute,
-                                         ast.Subscript, ast.Call)))
-    cache[id(scope)] = found
-    return found
-
-
-def _mention_cache(facts) -> dict[int, bool]:
-    """Per run: the answer depends on the configured sensitive names."""
-    return {}
-
-
-def _statement_may_carry(stmt: ast.stmt, scope, facts) -> bool:
-    """Text pre-test of one logging/raise statement in a function that
-    mentions a secret (superset of :func:`_may_carry` over its arguments):
-    its lines name a secret or a credential constructor, or a local the
-    function binds. True when the source text is unknown."""
-    if facts.source is None:
-        return True
-    lines = facts.memo(_split_lines)
-    text = "\n".join(lines[stmt.lineno - 1:stmt.end_lineno])
-    words = set(_IDENTIFIER.findall(text))
-    if sensitive_names_among(words, facts.settings) or \
-            not words.isdisjoint(CREDENTIAL_CALL_NAMES):
-        return True
-    return not _bound_names(scope).isdisjoint(words)
-
-
 def _may_carry(expr: ast.AST, scope, facts) -> bool:
-    """Cheap pre-test before building a function's flow: a secret can only
-    reach ``expr`` through a sensitive name/key/constructor inside it or a
-    name the function (re)binds (attributes of other values never carry
-    one, parameters carry only by their own name)."""
-    names = []
-    stack = [expr]
-    while stack:
-        inner = stack.pop()
-        kind = type(inner)
-        if kind is ast.Constant:
-            continue
-        if kind is ast.Name:
-            if is_sensitive_name(inner.id, facts.settings):
+    """Cheap pre-test before building a function's flow (a superset of
+    :class:`SecretFlow`): a secret reaches ``expr`` only through a
+    sensitive name/key/constructor inside it, or through a local name one
+    of whose bindings in ``scope`` may carry one in turn. Parameters and
+    globals carry only by their own name, as in the flow."""
+    bindings = facts.memo(bound_values, scope)
+    pending, seen = [expr], set()
+    while pending:
+        stack = [pending.pop()]
+        while stack:
+            inner = stack.pop()
+            kind = type(inner)
+            if kind is ast.Constant:
+                continue
+            if kind is ast.Name:
+                name = inner.id
+                if is_sensitive_name(name, facts.settings):
+                    return True
+                if name not in seen:
+                    seen.add(name)
+                    pending.extend(bindings.get(name, ()))
+                continue
+            if kind is ast.Attribute:
+                if is_sensitive_name(inner.attr, facts.settings):
+                    return True
+            elif kind in (ast.Subscript, ast.Call) and \
+                    is_sensitive_expression(inner, facts):
                 return True
-            names.append(inner.id)
-            continue
-        if kind is ast.Attribute:
-            if is_sensitive_name(inner.attr, facts.settings):
-                return True
-        elif kind in (ast.Subscript, ast.Call) and \
-                is_sensitive_expression(inner, facts):
-            return True
-        stack.extend(ast.iter_child_nodes(inner))
-    if not names or not mentions_secret(scope, facts):
-        return False
-    return not _bound_names(scope).isdisjoint(names)
-
-
-_BOUND = "_nsa_bound_names"
-
-
-def _bound_names(scope) -> frozenset[str]:
-    """Names bound by the statements of ``scope`` (not nested defs):
-    assignment, loop, with and walrus-free targets. Memoised."""
-    cached = getattr(scope, _BOUND, None)
-    if cached is not None:
-        return cached
-    names = set()
-    stack = list(getattr(scope, "body", ()))
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                names.update(assigned_names(target))
-        elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign, ast.For,
-                               ast.AsyncFor)):
-            names.update(assigned_names(stmt.target))
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            for item in stmt.items:
-                if item.optional_vars is not None:
-                    names.update(assigned_names(item.optional_vars))
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
-                             ast.ClassDef)):
-            continue
-        for field_name in ("body", "orelse", "finalbody", "handlers"):
-            stack.extend(getattr(stmt, field_name, ()))
-    frozen = frozenset(names)
-    setattr(scope, _BOUND, frozen)
-    return frozen
+            stack.extend(ast.iter_child_nodes(inner))
+    return False
 
 
 def _carries(expr: ast.AST, scope, facts) -> tuple[bool, bool]:
@@ -196,8 +96,7 @@ def _evicted_by_text(facts, name: str) -> bool:
             re.escape(name), re.escape(name),
             "|".join(sorted(EVICTING_METHODS))))
     ranges = facts.memo(_function_ranges)
-    lines = facts.memo(_split_lines)
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(facts.lines, 1):
         if name in line and pattern.search(line.split("#", 1)[0]) and \
                 any(first <= number <= last for first, last in ranges):
             return True
@@ -357,7 +256,16 @@ class SecretInGlobalCache(Rule):
             yield self.finding(node, facts, fix_data={"global": name},
                                name=name)
 
-    def visit_Assign(self, node, facts):
+    def visit_Module(self, node, facts):
+        # Only statements whose lines name a module mutable or a declared
+        # global can store into one.
+        for statement in facts.memo(statements_naming_shared_state):
+            if isinstance(statement, ast.Assign):
+                yield from self._check_assign(statement, facts)
+            elif isinstance(statement, ast.Expr):
+                yield from self._check_call(statement, facts)
+
+    def _check_assign(self, node, facts):
         mutables = facts.memo(module_state).mutables
         declared = facts.memo(declared_global_names)
         if not any(isinstance(t, ast.Name) and t.id in declared or
@@ -380,7 +288,7 @@ class SecretInGlobalCache(Rule):
                 yield from self._report(node, target.id, [node.value],
                                         facts)
 
-    def visit_Expr(self, node, facts):
+    def _check_call(self, node, facts):
         call = _top_call(node)
         if call is None:
             return
@@ -506,12 +414,12 @@ class UnmaskedSecretLogged(Rule):
 
     def _check(self, stmt: ast.stmt, call: ast.Call, where: str, facts):
         scope = _scope_of(stmt, facts)
-        if not mentions_secret(scope, facts) or \
-                not _statement_may_carry(stmt, scope, facts):
+        arguments = [argument for argument in self._arguments(call)
+                     if _may_carry(argument, scope, facts)]
+        if not arguments or \
+                where == "log" and logging_method(call, facts) is None:
             return
-        for argument in self._arguments(call):
-            if not _may_carry(argument, scope, facts):
-                continue
+        for argument in arguments:
             carries, url = _carries(argument, scope, facts)
             if not carries:
                 continue
@@ -525,18 +433,20 @@ class UnmaskedSecretLogged(Rule):
                                where="logged" if where == "log"
                                else "in exception", masker=masker)
 
-    def visit_Expr(self, node, facts):
-        call = _top_call(node)
-        if call is None or not isinstance(call.func, ast.Attribute) or \
-                call.func.attr not in LOG_LEVELS:
-            return
-        if logging_method(call, facts) is not None:
-            yield from self._check(node, call, "log", facts)
-
-    def visit_Raise(self, node, facts):
-        exc = node.exc
-        if isinstance(exc, ast.Call):
-            yield from self._check(node, exc, "raise", facts)
+    def visit_Module(self, node, facts):
+        # One loop per statement kind, not a dispatch per statement: most
+        # expression statements are not log calls.
+        call_class, attribute_class = ast.Call, ast.Attribute
+        for statement in facts.nodes(ast.Expr):
+            call = statement.value
+            if call.__class__ is call_class and \
+                    call.func.__class__ is attribute_class and \
+                    call.func.attr in LOG_LEVELS:
+                yield from self._check(statement, call, "log", facts)
+        for statement in facts.nodes(ast.Raise):
+            if statement.exc.__class__ is call_class:
+                yield from self._check(statement, statement.exc, "raise",
+                                       facts)
 
 
 def _describe(expr: ast.AST) -> str:

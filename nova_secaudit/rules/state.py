@@ -19,7 +19,8 @@ from nova_secaudit.analysis.functions import target_elements, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
     SharedTarget, declared_global_names, declares_global, lock_name_for,
-    module_state, shared_container)
+    module_state, shared_container, shared_names,
+    statements_naming_shared_state)
 from nova_secaudit.analysis.scopes import is_guarded, is_init_code
 from nova_secaudit.engine import Example, FixSafety, Rule
 
@@ -253,14 +254,6 @@ def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
     return check.lineno, site.end_lineno
 
 
-def _shared_names(facts) -> frozenset[str]:
-    """Names a change of shared state must mention: module mutables,
-    class-level mutable attributes, ``global``-declared names."""
-    state = facts.memo(module_state)
-    return frozenset(state.mutables) | frozenset(state.class_attributes) | \
-        facts.memo(declared_global_names)
-
-
 def _touched_name(expr: ast.AST) -> str | None:
     """``X`` of ``X``, ``X[k]``, ``a.X``, ``a.X[k]`` or ``X.method``."""
     if isinstance(expr, ast.Subscript):
@@ -321,21 +314,13 @@ class _StateRule(Rule):
         return self._visit(facts.memo(state_changes), facts)
 
 
-CHANGING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
-                       ast.Expr, ast.Return)
-
-
 def state_changes(facts) -> tuple:
     """(site, check or None, function) for every unguarded change of shared
     state in a function of the module, in source order (``facts.memo``)."""
-    names = facts.memo(_shared_names)
-    if not names:
-        return ()
+    names = facts.memo(shared_names)
     found = []
-    for node_type in CHANGING_STATEMENTS:
-        for node in facts.nodes(node_type):
-            if not _may_change(node, names):
-                continue
+    for node in facts.memo(statements_naming_shared_state):
+        if _may_change(node, names):
             func, sites = _relevant(node, facts)
             found.extend((site, preceding_check(site, func), func)
                          for site in sites)

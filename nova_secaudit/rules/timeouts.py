@@ -13,7 +13,7 @@ from nova_secaudit.analysis.logs import logging_method
 from nova_secaudit.analysis.names import last_name, name_tokens
 from nova_secaudit.analysis.pending import (
     PendingWork, Position, created_work, root_keys)
-from nova_secaudit.engine import Example, FixSafety, Rule, source_matches
+from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("4", "timeouts", "Timeouts that never cancel")
 
@@ -529,13 +529,19 @@ class JoinTimeoutUnchecked(Rule):
     def line_words(self, facts):
         return (".join(",)
     # Besides a join call, a flagged module names a timeout keyword or a
-    # thread-like receiver (by token) or constructor.
-    _thread_words = re.compile(
-        r"(?i)timeout|thread|process|proc\b|worker|\bgt\b|timer")
+    # thread-like receiver (by token) or constructor, in any case; the
+    # plain words are tried first, as a regex search costs more.
+    _thread_words = ("timeout", "thread", "process", "worker", "timer")
+    _short_thread_words = re.compile(r"proc\b|\bgt\b")
 
     def applies(self, facts) -> bool:
-        return super().applies(facts) and source_matches(
-            facts.source, self._thread_words)
+        if not super().applies(facts):
+            return False
+        if facts.source is None:
+            return True
+        lowered = facts.source.lower()
+        return any(word in lowered for word in self._thread_words) or \
+            self._short_thread_words.search(lowered) is not None
     bad = (
         Example(
             "import threading\n\n\n"
