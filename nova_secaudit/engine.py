@@ -68,7 +68,9 @@ class Rule:
     A subclass declares its identity and examples as class attributes and
     implements ``visit_<AstNodeName>(self, node, facts)`` generators that
     yield findings made with :meth:`finding`. The engine dispatches nodes by
-    type, so a rule never walks the whole tree itself.
+    type, so a rule never walks the whole tree itself. One instance serves
+    every module of a run: per-module state goes in ``facts.memo``, never
+    on ``self``.
     """
 
     code: ClassVar[str]
@@ -212,17 +214,17 @@ def active_rules(settings: Settings, path: str = "") -> list[Rule]:
     """Instantiate the rules enabled by ``settings`` for ``path``."""
     # Path patterns are matched once per file, not once per rule.
     off_here = settings.ignored_in(path) if path else ()
-    return [rule(settings) for rule in _enabled_rules(settings)
+    return [rule for rule in _enabled_rules(settings)
             if not rule.code.startswith(off_here)]
 
 
 @functools.lru_cache(maxsize=32)
-def _enabled_rules(settings: Settings) -> tuple[type[Rule], ...]:
-    """The rule classes ``settings`` turns on, before per-file ignores
-    (the same for every file of a run)."""
+def _enabled_rules(settings: Settings) -> tuple[Rule, ...]:
+    """The rules ``settings`` turns on, before per-file ignores: made once
+    per run, as a rule keeps no state of its own between modules."""
     from nova_secaudit.rules import ALL_RULES
 
-    return tuple(rule for rule in ALL_RULES
+    return tuple(rule(settings) for rule in ALL_RULES
                  if settings.is_enabled(rule.code, rule.default_enabled))
 
 

@@ -116,6 +116,26 @@ def test_line_index_finds_the_statements_whose_own_code_is_on_a_line():
     assert on(10) == ["Assign10", "ClassDef10"]
 
 
+def test_statements_come_in_source_order_without_sorting():
+    # The statement index is filled depth first in source order (try:
+    # body, handlers, else, finally), which nodes() relies on.
+    from nova_secaudit.analysis import ModuleFacts, block_statements
+    source = ("try:\n    a = 1\nexcept E:\n    b = 2\nelse:\n    c = 3\n"
+              "finally:\n    d = 4\n"
+              "for x in y:\n    e = 5\nelse:\n    f = 6\n"
+              "match v:\n    case 1:\n        g = 7\n    case _:\n"
+              "        h = 8\n"
+              "def k():\n    i = 9\nj = 10\n")
+    facts = ModuleFacts(ast.parse(source), "x.py", Settings(), source)
+    assigned = [node.targets[0].id for node in facts.nodes(ast.Assign)]
+    assert assigned == list("abcdefghij")
+    top = [type(s).__name__ for s in block_statements(facts.tree.body)]
+    assert top == ["Try", "Assign", "ExceptHandler", "Assign", "Assign",
+                   "Assign", "For", "Assign", "Assign", "Match",
+                   "match_case", "Assign", "match_case", "Assign",
+                   "FunctionDef", "Assign"]
+
+
 def test_line_words_dispatch_only_nodes_on_those_lines():
     source = ("import futurist\n"
               "from futurist import ThreadPoolExecutor as TPE\n"

@@ -168,27 +168,29 @@ class ModuleFacts:
         _parents = self.parents
 
     def _index_statements(self, tree: ast.AST) -> None:
+        # Depth first, children pushed in reverse: every bucket fills in
+        # source order, so asking for statements never sorts them.
         by_type, statements = self._by_type, self._statements
         parents = self.parents
         stack = [tree]
-        pop, push = stack.pop, stack.append
-        node_class = ast.AST
+        pop, push_all = stack.pop, stack.extend
         while stack:
             node = pop()
             statements.append(node)
-            bucket = by_type.get(type(node))
+            kind = node.__class__
+            bucket = by_type.get(kind)
             if bucket is None:
-                by_type[type(node)] = [node]
+                by_type[kind] = [node]
             else:
                 bucket.append(node)
-            blocks = _BLOCKS_OF.get(type(node))
+            blocks = _BLOCKS_OF.get(kind)
             if blocks is None:
-                blocks = _blocks_of(type(node))
-            for name in blocks:
-                for child in getattr(node, name):
-                    if isinstance(child, node_class):
-                        parents[child] = node
-                        push(child)
+                blocks = _blocks_of(kind)
+            for name in reversed(blocks):
+                block = getattr(node, name)
+                for child in block:
+                    parents[child] = node
+                push_all(block[::-1])
 
     def expand(self) -> None:
         """Index every expression (and set its parent), once."""
@@ -315,8 +317,9 @@ class ModuleFacts:
 
     def nodes(self, node_type: type) -> list:
         """All nodes of exactly ``node_type``, in source order."""
-        if not issubclass(node_type, _BLOCK_NODE_TYPES):
-            self.expand()
+        if issubclass(node_type, _BLOCK_NODE_TYPES):
+            return self._by_type.get(node_type, [])
+        self.expand()
         bucket = self._by_type.get(node_type, [])
         if node_type not in self._sorted:
             bucket.sort(key=_position)
@@ -382,7 +385,7 @@ _SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 def _blocks_of(node_type: type) -> tuple[str, ...]:
     """The statement-list fields of ``node_type`` (kept in _BLOCKS_OF)."""
     blocks = _BLOCKS_OF[node_type] = tuple(
-        f for f in _BLOCK_FIELDS if f in node_type._fields)
+        f for f in node_type._fields if f in _BLOCK_FIELDS)  # source order
     return blocks
 
 

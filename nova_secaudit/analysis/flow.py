@@ -140,6 +140,43 @@ class ValueFlow:
         return False
 
 
+def flowing_parts(expr: ast.AST, facts) -> list[ast.AST]:
+    """The sub-expressions whose values :meth:`ValueFlow.carries` may
+    follow into ``expr``, for cheap pre-tests: a superset, as it ignores
+    maskers (their arguments are included) and positions."""
+    kind = expr.__class__
+    if kind in _VALUE_WRAPPERS:
+        return [expr.value]
+    if kind is ast.JoinedStr or kind is ast.BoolOp or kind is ast.Dict:
+        return expr.values
+    if kind is ast.BinOp:
+        return [expr.left, expr.right] \
+            if isinstance(expr.op, (ast.Add, ast.Mod)) else []
+    if kind in _SEQUENCES:
+        return expr.elts
+    if kind is ast.IfExp:
+        return [expr.body, expr.orelse]
+    if kind is not ast.Call:
+        return []
+    func = expr.func
+    arguments = [*expr.args, *(keyword.value for keyword in expr.keywords)]
+    if func.__class__ is ast.Attribute and func.attr in TEXT_METHODS:
+        return [func.value, *arguments]
+    if is_masker_call(expr, facts):
+        return arguments
+    qualified = facts.qualified_name(func)
+    if qualified is not None and (qualified in TEXT_FUNCTIONS or
+                                  qualified.startswith("builtins.") and
+                                  qualified[9:] in TEXT_FUNCTIONS):
+        return arguments
+    return []
+
+
+_VALUE_WRAPPERS = (ast.Attribute, ast.Subscript, ast.Starred,
+                   ast.FormattedValue)
+_SEQUENCES = (ast.Tuple, ast.List, ast.Set)
+
+
 def _position(node: ast.AST) -> tuple[int, int]:
     if isinstance(node, ast.withitem):
         node = node.context_expr

@@ -42,8 +42,8 @@ def is_masker_call(node: ast.AST, facts) -> bool:
     name = dotted_name(func)
     if name is None:
         return False
-    if facts.qualified_name(func) in _configured(facts) or \
-            name in _configured(facts):
+    configured = facts.memo(_configured)
+    if name in configured or facts.qualified_name(func) in configured:
         return True
     if name == "repr" and node.args and _is_sqlalchemy_url(node.args[0],
                                                            facts):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 
 from nova_secaudit.analysis import block_statements
 from nova_secaudit.analysis.flow import ValueFlow
@@ -140,10 +141,14 @@ _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
 
 
 # Lower-cased, underscores dropped: every sensitive name, whatever its case
-# style (``adminPass``, ``transportUrl``, ``DB_CONNECTION``), contains one.
-_MODULE_WORDS = ("pass", "pwd", "secret", "token", "credential", "apikey",
-                 "privatekey", "connection", "dburl", "databaseurl",
-                 "transporturl")
+# style (``adminPass``, ``transportUrl``, ``DB_CONNECTION``), and every
+# credential call contains one of these words or matches the pattern.
+_MODULE_WORDS = ("pwd", "secret", "token", "credential", "apikey",
+                 "privatekey", "dburl", "databaseurl", "transporturl")
+# Words that count only in some places: see _names_pass_or_connection.
+# (A literal-prefix search; a pattern with the conditions in it costs ten
+# times as much, as it is tried at every position.)
+_PASS_OR_CONNECT = re.compile("pass|connect")
 
 
 def _fold(text: str) -> str:
@@ -156,7 +161,8 @@ def _folded_words(extra_names: tuple[str, ...]) -> tuple[str, ...]:
     """What the folded text of a module naming a secret or calling a
     credential constructor contains: one search per word."""
     return shortest_words(
-        _MODULE_WORDS + tuple(_fold(n) for n in CREDENTIAL_CALL_NAMES) +
+        _MODULE_WORDS + tuple(_fold(n) for n in CREDENTIAL_CALL_NAMES
+                              if not n.lower().startswith("connect")) +
         tuple(_fold(n) for n in extra_names))
 
 
@@ -165,7 +171,36 @@ def text_may_name_secret(text: str, settings) -> bool:
     credential constructor (a superset: comments and strings count)."""
     folded = _fold(text)
     return any(word in folded
-               for word in _folded_words(settings.sensitive_names))
+               for word in _folded_words(settings.sensitive_names)) or \
+        _names_pass_or_connection(folded)
+
+
+def _names_pass_or_connection(folded: str) -> bool:
+    """``pass`` after another word (``adminpass``) or as password, passwd,
+    passphrase, but not alone: a ``pass`` statement names nothing.
+    ``connection`` as a whole name or in a compound RULES.md lists,
+    ``connect`` as a whole name (``openstack.connect``): not
+    ``connection_info`` or ``connect_volume``."""
+    for match in _PASS_OR_CONNECT.finditer(folded):
+        start = match.start()
+        after_word = start > 0 and folded[start - 1].isalnum()
+        if match.group() == "pass":
+            if after_word or folded.startswith(_PASS_WORDS, start):
+                return True
+            continue
+        end = start + len("connect")
+        if folded.startswith("ion", end):
+            end += len("ion")
+            if folded.startswith(("string", "url"), end) or \
+                    folded.endswith(("database", "db", "sql"), 0, start):
+                return True
+        if not after_word and not (end < len(folded) and
+                                   folded[end].isalnum()):
+            return True
+    return False
+
+
+_PASS_WORDS = ("password", "passwd", "passphrase")
 
 
 def may_mention_secret(facts) -> bool:

@@ -15,6 +15,7 @@ import ast
 import re
 
 from nova_secaudit.analysis import enclosing_function
+from nova_secaudit.analysis.flow import flowing_parts
 from nova_secaudit.analysis.logs import LOG_LEVELS, logging_method
 from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state,
@@ -45,29 +46,28 @@ def _may_carry(expr: ast.AST, scope, facts) -> bool:
     of whose bindings in ``scope`` may carry one in turn. Parameters and
     globals carry only by their own name, as in the flow."""
     bindings = facts.memo(bound_values, scope)
-    pending, seen = [expr], set()
-    while pending:
-        stack = [pending.pop()]
-        while stack:
-            inner = stack.pop()
-            kind = type(inner)
-            if kind is ast.Constant:
-                continue
-            if kind is ast.Name:
-                name = inner.id
-                if is_sensitive_name(name, facts.settings):
-                    return True
-                if name not in seen:
-                    seen.add(name)
-                    pending.extend(bindings.get(name, ()))
-                continue
-            if kind is ast.Attribute:
-                if is_sensitive_name(inner.attr, facts.settings):
-                    return True
-            elif kind in (ast.Subscript, ast.Call) and \
-                    is_sensitive_expression(inner, facts):
+    settings = facts.settings
+    stack, seen = [expr], set()
+    while stack:
+        inner = stack.pop()
+        kind = inner.__class__
+        if kind is ast.Name:
+            name = inner.id
+            if is_sensitive_name(name, settings):
                 return True
-            stack.extend(ast.iter_child_nodes(inner))
+            if name not in seen:
+                seen.add(name)
+                stack.extend(bindings.get(name, ()))
+            continue
+        if kind is ast.Attribute:
+            # an attribute of a secret is not one unless named as one
+            if is_sensitive_name(inner.attr, settings):
+                return True
+            continue
+        if (kind is ast.Subscript or kind is ast.Call) and \
+                is_sensitive_expression(inner, facts):
+            return True
+        stack.extend(flowing_parts(inner, facts))
     return False
 
 

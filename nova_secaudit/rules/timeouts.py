@@ -58,6 +58,11 @@ def timeout_argument(call: ast.Call, position: int | None):
     return None
 
 
+def _is_text(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.JoinedStr) or \
+        isinstance(expr, ast.Constant) and isinstance(expr.value, str)
+
+
 def _owned_by_caller(roots: set[str], func) -> bool:
     """Work reached through a parameter or object state is not ours to
     cancel: the caller or the object's other methods own it."""
@@ -285,20 +290,18 @@ class TimeoutWithoutCancel(Rule):
 
     def _check_method_wait(self, node: ast.Call, facts):
         func = node.func
-        position = 0
-        receiver = dotted_name(func.value)
+        timeout = timeout_argument(node, 0)
         enclosing = enclosing_function(node)
-        if enclosing is None:
+        if timeout is None or enclosing is None:
             return
+        receiver = dotted_name(func.value)
         if func.attr != "waitall" and not any(
                 kw.arg == "timeout" for kw in node.keywords):
-            # A positional timeout counts only on work made right here,
-            # ``str.join``-like lookalikes have a different meaning.
-            if receiver is None or \
+            # A positional timeout counts only on work made right here:
+            # ``LOG.exception('...')`` and other lookalikes take text.
+            if _is_text(timeout) or receiver is None or \
                     receiver not in created_work(enclosing, facts):
                 return
-        if timeout_argument(node, position) is None:
-            return
         roots = {receiver} if receiver else set()
         yield from self._report(node, roots, facts, func.attr,
                                 {"unfixable": RAISING_WAIT_HINT})
