@@ -323,7 +323,12 @@ def check(tree: ast.AST, path: str = "<unknown>",
     if not rules:
         return []
     facts = ModuleFacts(tree, path, settings, source)
-    return run_rules(rules, facts, errors)
+    try:
+        return run_rules(rules, facts, errors)
+    finally:
+        # Let the tree go with the caller's last reference, as after
+        # ast.parse alone: freed before the next file is parsed.
+        facts.release()
 
 
 def check_source(source: str, path: str = "<unknown>",

@@ -30,7 +30,12 @@ def source_lines(text: str) -> list[str]:
     """The lines of ``text`` numbered as ``ast`` numbers them: split at
     CRLF, CR and LF only. ``str.splitlines`` also splits at form feeds and
     other separators, which would shift every later line."""
-    return _LINE_END.split(text)
+    return _LINE_END.split(text) if "\r" in text else text.split("\n")
+
+
+def fold_text(text: str) -> str:
+    """``text`` lower-cased, underscores dropped (see folded_source)."""
+    return text.lower().replace("_", "")
 
 
 def parent_of(node: ast.AST) -> ast.AST | None:
@@ -121,17 +126,23 @@ def module_location(path: str) -> tuple[str, str]:
     """(module name, package) of a file, found by walking up __init__.py."""
     if not path or path.startswith("<") or path == "-":
         return "", ""
-    path = os.path.abspath(path)
-    directory, filename = os.path.split(path)
+    directory, filename = os.path.split(os.path.abspath(path))
     stem = os.path.splitext(filename)[0]
-    parts = [] if stem == "__init__" else [stem]
+    package = _package_of(directory)
+    if stem == "__init__":
+        return package, package
+    return (f"{package}.{stem}" if package else stem), package
+
+
+@functools.lru_cache(maxsize=1024)
+def _package_of(directory: str) -> str:
+    """The dotted package a directory is, by its __init__.py files (asked
+    once per directory of a run, not once per file)."""
     package_parts = []
     while os.path.isfile(os.path.join(directory, "__init__.py")):
         directory, name = os.path.split(directory)
         package_parts.insert(0, name)
-    package = ".".join(package_parts)
-    module = ".".join(package_parts + parts)
-    return module, package
+    return ".".join(package_parts)
 
 
 class ModuleFacts:
@@ -166,6 +177,17 @@ class ModuleFacts:
         """Make :func:`parent_of` answer for this module's nodes."""
         global _parents
         _parents = self.parents
+
+    def release(self) -> None:
+        """Forget everything about the module once it is checked: stop
+        answering :func:`parent_of` for it and drop the memos. A memo can
+        hold these facts (a value flow keeps them), and that reference
+        cycle would leave the whole tree to the cyclic garbage collector
+        instead of freeing it with its last reference."""
+        global _parents
+        if _parents is self.parents:
+            _parents = {}
+        self._memo.clear()
 
     def _index_statements(self, tree: ast.AST) -> None:
         # Depth first, children pushed in reverse: every bucket fills in
@@ -338,6 +360,13 @@ class ModuleFacts:
         """The source lines, ``lines[n - 1]`` being line ``n`` (the source
         text must be known)."""
         return source_lines(self.source)
+
+    @functools.cached_property
+    def folded_source(self) -> str:
+        """The source lower-cased, underscores dropped (lines kept), for
+        text tests blind to case and naming style: ``adminPass`` and
+        ``ADMIN_PASS`` both read ``adminpass`` (the text must be known)."""
+        return fold_text(self.source)
 
     def qualified_name(self, expr: ast.AST) -> str | None:
         return self.imports.resolve(expr)

@@ -33,14 +33,23 @@ class ValueFlow:
     """Which names in ``func`` hold a value carried from a source."""
 
     def __init__(self, func: ast.AST, facts,
-                 is_source: Callable[[ast.AST], bool],
+                 is_source: Callable[[ast.AST], bool] | None,
                  opaque_attributes: frozenset[str] = frozenset()):
         self.facts = facts
-        self.is_source = is_source
+        # A subclass may define is_source as a method instead (and pass
+        # None): storing a bound method of the flow on the flow would make
+        # it a reference cycle that keeps the whole tree alive.
+        if is_source is not None:
+            self.is_source = is_source
         self.opaque_attributes = opaque_attributes
         # name -> [(position, carries)] in source order
         self._bindings: dict[str, list[tuple[tuple[int, int], bool]]] = {}
         self._collect(func)
+
+    def is_source(self, expr: ast.AST) -> bool:
+        """Whether ``expr`` itself is a source (the constructor's test, or
+        a subclass's method)."""
+        raise NotImplementedError
 
     def _binding_nodes(self, func: ast.AST) -> list[ast.AST]:
         """The nodes that bind names in ``func``, in source order

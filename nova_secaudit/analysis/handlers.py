@@ -391,7 +391,7 @@ class ExceptionTextFlow(ValueFlow):
         self._not_text = {name for name, index in
                           _sys_exc_names(func, facts).items()
                           if index in (0, 2)}
-        super().__init__(func, facts, self._is_source)
+        super().__init__(func, facts, None)
 
     def _collect(self, func: ast.AST) -> None:
         """The bindings of ``func`` from the statement index, only those at
@@ -425,7 +425,7 @@ class ExceptionTextFlow(ValueFlow):
                         self._bind([item.optional_vars], item.context_expr,
                                    item.context_expr)
 
-    def _is_source(self, expr: ast.AST) -> bool:
+    def is_source(self, expr: ast.AST) -> bool:
         source = raw_text_source(expr, self.facts)
         if source is False:
             return False

@@ -30,7 +30,7 @@ import ast
 import functools
 import re
 
-from nova_secaudit.analysis import block_statements
+from nova_secaudit.analysis import block_statements, fold_text
 from nova_secaudit.analysis.flow import ValueFlow
 from nova_secaudit.analysis.functions import assigned_names
 from nova_secaudit.analysis.imports import dotted_name
@@ -143,17 +143,14 @@ _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
 # Lower-cased, underscores dropped: every sensitive name, whatever its case
 # style (``adminPass``, ``transportUrl``, ``DB_CONNECTION``), and every
 # credential call contains one of these words or matches the pattern.
+# (``transport`` stands for transport_url and the transport factories:
+# one search instead of five.)
 _MODULE_WORDS = ("pwd", "secret", "token", "credential", "apikey",
-                 "privatekey", "dburl", "databaseurl", "transporturl")
+                 "privatekey", "dburl", "databaseurl", "transport")
 # Words that count only in some places: see _names_pass_or_connection.
 # (A literal-prefix search; a pattern with the conditions in it costs ten
 # times as much, as it is tried at every position.)
 _PASS_OR_CONNECT = re.compile("pass|connect")
-
-
-def _fold(text: str) -> str:
-    # Lower-casing and dropping underscores keep every newline in place.
-    return text.lower().replace("_", "")
 
 
 @functools.lru_cache(maxsize=64)
@@ -161,15 +158,18 @@ def _folded_words(extra_names: tuple[str, ...]) -> tuple[str, ...]:
     """What the folded text of a module naming a secret or calling a
     credential constructor contains: one search per word."""
     return shortest_words(
-        _MODULE_WORDS + tuple(_fold(n) for n in CREDENTIAL_CALL_NAMES
+        _MODULE_WORDS + tuple(fold_text(n) for n in CREDENTIAL_CALL_NAMES
                               if not n.lower().startswith("connect")) +
-        tuple(_fold(n) for n in extra_names))
+        tuple(fold_text(n) for n in extra_names))
 
 
 def text_may_name_secret(text: str, settings) -> bool:
     """Text pre-test: whether ``text`` may name a secret or call a
     credential constructor (a superset: comments and strings count)."""
-    folded = _fold(text)
+    return _folded_text_may_name_secret(fold_text(text), settings)
+
+
+def _folded_text_may_name_secret(folded: str, settings) -> bool:
     return any(word in folded
                for word in _folded_words(settings.sensitive_names)) or \
         _names_pass_or_connection(folded)
@@ -211,7 +211,7 @@ def may_mention_secret(facts) -> bool:
 
 
 def _module_may_name_secret(facts) -> bool:
-    return text_may_name_secret(facts.source, facts.settings)
+    return _folded_text_may_name_secret(facts.folded_source, facts.settings)
 
 
 def is_sensitive_name(identifier: str, settings=None) -> bool:

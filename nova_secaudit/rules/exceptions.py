@@ -23,6 +23,7 @@ Fix data for the codemods (``Finding.fix_args``):
 from __future__ import annotations
 
 import ast
+import re
 
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
@@ -51,6 +52,10 @@ HTTP_TEXT_KEYWORDS = frozenset({"explanation", "detail", "comment"})
 RESPONSE_TOKENS = frozenset({"resp", "response", "res"})
 RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
                                       "unicode_body"})
+
+
+# Text of a logging method call: read before walking a handler's code.
+_LOG_CALL = re.compile(r"\.\s*(?:%s)\s*\(" % "|".join(sorted(LOG_LEVELS)))
 
 
 def _owner(node: ast.AST, facts) -> ast.AST:
@@ -498,7 +503,9 @@ class RawExceptionLoggedThenReraised(Rule):
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
         owner = _owner_after_leaky_handler(node, facts)
-        if owner is None:
+        if owner is None or facts.source is not None and \
+                not _LOG_CALL.search("\n".join(
+                    facts.lines[node.lineno - 1:node.end_lineno])):
             return
         # Collect first: the walk sets a node's children's parents only
         # after yielding it, and the checks below ask for ancestors.

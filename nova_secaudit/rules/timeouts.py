@@ -532,8 +532,9 @@ class JoinTimeoutUnchecked(Rule):
     def line_words(self, facts):
         return (".join(",)
     # Besides a join call, a flagged module names a timeout keyword or a
-    # thread-like receiver (by token) or constructor, in any case; the
-    # plain words are tried first, as a regex search costs more.
+    # thread-like receiver (by token) or constructor, in any case and
+    # naming style; the plain words are tried first, as a regex search
+    # costs more.
     _thread_words = ("timeout", "thread", "process", "worker", "timer")
     _short_thread_words = re.compile(r"proc\b|\bgt\b")
 
@@ -542,9 +543,9 @@ class JoinTimeoutUnchecked(Rule):
             return False
         if facts.source is None:
             return True
-        lowered = facts.source.lower()
-        return any(word in lowered for word in self._thread_words) or \
-            self._short_thread_words.search(lowered) is not None
+        folded = facts.folded_source
+        return any(word in folded for word in self._thread_words) or \
+            self._short_thread_words.search(folded) is not None
     bad = (
         Example(
             "import threading\n\n\n"
