@@ -609,7 +609,7 @@ def call(fn):
 
 
 def test_leaky_spans_cover_only_code_after_a_broad_handler():
-    from nova_secaudit.analysis.handlers import in_leaky_span
+    from nova_secaudit.analysis.handlers import statements_in_leaky_spans
     facts = _facts("""
 def before_and_after(fn):
     early = 1
@@ -626,16 +626,12 @@ def only_specific(fn):
     except KeyError as e:
         late = 3
 """)
-    assigns = {}
-    for assign in facts.nodes(ast.Assign):
-        assigns.setdefault(getattr(assign.targets[0], "id", ""), assign)
+    late = [a for a in facts.nodes(ast.Assign)
+            if getattr(a.targets[0], "id", "") == "late"]
+    # not ``early``, and not the ``late`` after the KeyError handler
+    assert statements_in_leaky_spans(facts, ast.Assign) == late[:1]
     [ret] = facts.nodes(ast.Return)
-    assert not in_leaky_span(assigns["early"], facts)
-    assert in_leaky_span(assigns["late"], facts)
-    assert in_leaky_span(ret, facts)
-    specific = [a for a in facts.nodes(ast.Assign)
-                if getattr(a.targets[0], "id", "") == "late"][-1]
-    assert not in_leaky_span(specific, facts)
+    assert statements_in_leaky_spans(facts, ast.Return) == [ret]
 
 
 def test_text_bound_before_the_handler_does_not_carry():

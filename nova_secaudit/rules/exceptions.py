@@ -28,7 +28,7 @@ import re
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
     DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
-    first_leaky_handlers, in_leaky_span, leaky_spans,
+    first_leaky_handlers, leaky_spans, statements_in_leaky_spans,
     has_exc_info_names, holds_exception_object,
     is_own_text, may_carry, original_type_wrap, raw_text_source,
     reraises_after, set_parents)
@@ -67,10 +67,6 @@ def _after_leaky_handler(node: ast.AST, owner: ast.AST, facts) -> bool:
     ``node``: raw text flows forward only, so nothing earlier can carry."""
     first = facts.memo(first_leaky_handlers).get(id(owner))
     return first is not None and first <= (node.lineno, node.col_offset)
-
-
-def _in_spans(node: ast.stmt, facts) -> bool:
-    return in_leaky_span(node, facts)
 
 
 def _owner_after_leaky_handler(node: ast.stmt, facts) -> ast.AST | None:
@@ -718,21 +714,17 @@ class ExceptionDetailToCaller(Rule):
     def visit_Module(self, node: ast.Module, facts):
         # One loop per statement kind instead of a dispatch per statement,
         # and only statements inside a span that follows a broad handler.
-        spans = facts.memo(leaky_spans)
-        if not spans:
+        if not facts.memo(leaky_spans):
             return
-        for raise_ in facts.nodes(ast.Raise):
-            if raise_.exc.__class__ is ast.Call and _in_spans(raise_, facts):
+        for raise_ in statements_in_leaky_spans(facts, ast.Raise):
+            if raise_.exc.__class__ is ast.Call:
                 yield from self._check_raise(raise_, facts)
-        for return_ in facts.nodes(ast.Return):
+        for return_ in statements_in_leaky_spans(facts, ast.Return):
             value = return_.value
-            if value is not None and value.__class__ is not ast.Constant \
-                    and _in_spans(return_, facts):
+            if value is not None and value.__class__ is not ast.Constant:
                 yield from self._check_return(return_, facts)
         call_class, attribute_class = ast.Call, ast.Attribute
-        for assign in facts.nodes(ast.Assign):
-            if not _in_spans(assign, facts):
-                continue
+        for assign in statements_in_leaky_spans(facts, ast.Assign):
             value = assign.value
             if value.__class__ is call_class:
                 func = value.func
