@@ -122,7 +122,12 @@ class Rule:
 
     def applies(self, facts: ModuleFacts) -> bool:
         """Whether the rule can flag anything in this module (cheap test)."""
-        return source_matches(facts.source, self.trigger)
+        trigger = self.trigger
+        if facts.source is None or trigger is None:
+            return True
+        if isinstance(trigger, tuple):
+            return any(map(facts.contains, trigger))
+        return trigger.search(facts.source) is not None
 
     @classmethod
     def summary(cls) -> str:
@@ -172,16 +177,6 @@ def shortest_words(words) -> tuple[str, ...]:
         if not any(shorter in word for shorter in kept):
             kept.append(word)
     return tuple(kept)
-
-
-def source_matches(source: str | None, trigger) -> bool:
-    """Whether ``source`` may hold what ``trigger`` looks for (True when
-    either is unknown)."""
-    if source is None or trigger is None:
-        return True
-    if isinstance(trigger, tuple):
-        return any(word in source for word in trigger)
-    return trigger.search(source) is not None
 
 
 def _validate_rule_class(cls: type[Rule]) -> None:

@@ -164,6 +164,7 @@ class ModuleFacts:
         self._by_type: dict[type, list[ast.AST]] = {}
         self._sorted: set[type] = set()
         self._memo: dict = {}
+        self._words: dict[str, bool] = {}
         self._statements: list[ast.AST] = []
         self._expanded = False
         self._partly_expanded: set[ast.AST] = set()
@@ -252,6 +253,14 @@ class ModuleFacts:
                 found[id(statement)] = statement
         return sorted(found.values(), key=_position)
 
+    def contains(self, word: str) -> bool:
+        """Whether the source text holds ``word`` (asked once per module:
+        several rules share trigger words; the text must be known)."""
+        found = self._words.get(word)
+        if found is None:
+            found = self._words[word] = word in self.source
+        return found
+
     def line_nodes(self, node_type: type) -> list:
         """Nodes of ``node_type`` indexed so far by :meth:`expand_lines`
         (all of them once the module is fully expanded)."""
@@ -265,6 +274,8 @@ class ModuleFacts:
         source = self.source
         offsets = []
         for word in words:
+            if self._words.get(word) is False:
+                continue  # known absent: no need to look again
             at = source.find(word)
             while at != -1:
                 offsets.append(at)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import re
 
 from nova_secaudit.analysis import block_statements, fold_text
 from nova_secaudit.analysis.flow import ValueFlow
@@ -147,10 +146,6 @@ _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
 # one search instead of five.)
 _MODULE_WORDS = ("pwd", "secret", "token", "credential", "apikey",
                  "privatekey", "dburl", "databaseurl", "transport")
-# Words that count only in some places: see _names_pass_or_connection.
-# (A literal-prefix search; a pattern with the conditions in it costs ten
-# times as much, as it is tried at every position.)
-_PASS_OR_CONNECT = re.compile("pass|connect")
 
 
 @functools.lru_cache(maxsize=64)
@@ -181,22 +176,26 @@ def _names_pass_or_connection(folded: str) -> bool:
     ``connection`` as a whole name or in a compound RULES.md lists,
     ``connect`` as a whole name (``openstack.connect``): not
     ``connection_info`` or ``connect_volume``."""
-    for match in _PASS_OR_CONNECT.finditer(folded):
-        start = match.start()
-        after_word = start > 0 and folded[start - 1].isalnum()
-        if match.group() == "pass":
-            if after_word or folded.startswith(_PASS_WORDS, start):
-                return True
-            continue
+    # str.find loops: a regex holding these conditions is tried at every
+    # position and costs several times as much on a module naming neither.
+    start = folded.find("pass")
+    while start != -1:
+        if start > 0 and folded[start - 1].isalnum() or \
+                folded.startswith(_PASS_WORDS, start):
+            return True
+        start = folded.find("pass", start + 4)
+    start = folded.find("connect")
+    while start != -1:
         end = start + len("connect")
         if folded.startswith("ion", end):
             end += len("ion")
             if folded.startswith(("string", "url"), end) or \
                     folded.endswith(("database", "db", "sql"), 0, start):
                 return True
-        if not after_word and not (end < len(folded) and
-                                   folded[end].isalnum()):
+        if not (start > 0 and folded[start - 1].isalnum()) and \
+                not (end < len(folded) and folded[end].isalnum()):
             return True
+        start = folded.find("connect", end)
     return False
 
 

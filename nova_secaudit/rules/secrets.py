@@ -45,18 +45,22 @@ def _may_carry(expr: ast.AST, scope, facts) -> bool:
     sensitive name/key/constructor inside it, or through a local name one
     of whose bindings in ``scope`` may carry one in turn. Parameters and
     globals carry only by their own name, as in the flow."""
-    bindings = facts.memo(bound_values, scope)
     settings = facts.settings
+    bindings = None  # read only when a local name is met
     stack, seen = [expr], set()
     while stack:
         inner = stack.pop()
         kind = inner.__class__
+        if kind is ast.Constant:
+            continue
         if kind is ast.Name:
             name = inner.id
             if is_sensitive_name(name, settings):
                 return True
             if name not in seen:
                 seen.add(name)
+                if bindings is None:
+                    bindings = facts.memo(bound_values, scope)
                 stack.extend(bindings.get(name, ()))
             continue
         if kind is ast.Attribute:
