@@ -165,7 +165,6 @@ class ModuleFacts:
         self._sorted: set[type] = set()
         self._memo: dict = {}
         self._words: dict[str, bool] = {}
-        self._statements: list[ast.AST] = []
         self._expanded = False
         self._partly_expanded: set[ast.AST] = set()
         self._block_start_cache: dict[int, list[int]] = {}
@@ -193,13 +192,11 @@ class ModuleFacts:
     def _index_statements(self, tree: ast.AST) -> None:
         # Depth first, children pushed in reverse: every bucket fills in
         # source order, so asking for statements never sorts them.
-        by_type, statements = self._by_type, self._statements
-        parents = self.parents
+        by_type, parents = self._by_type, self.parents
         stack = [tree]
         pop, push_all = stack.pop, stack.extend
         while stack:
             node = pop()
-            statements.append(node)
             kind = node.__class__
             bucket = by_type.get(kind)
             if bucket is None:
@@ -220,7 +217,10 @@ class ModuleFacts:
         if self._expanded:
             return
         self._expanded = True
-        for statement in self._statements:
+        # Only statement-tier nodes are in the index before this.
+        statements = [node for bucket in list(self._by_type.values())
+                      for node in bucket]
+        for statement in statements:
             if statement not in self._partly_expanded:
                 self._expand_statement(statement, self._by_type)
         # Statements expanded for a line search were indexed elsewhere.
