@@ -29,13 +29,12 @@ from __future__ import annotations
 import ast
 import functools
 
-from nova_secaudit.analysis import block_statements, fold_text
+from nova_secaudit.analysis import block_statements
 from nova_secaudit.analysis.flow import ValueFlow
 from nova_secaudit.analysis.functions import assigned_names
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.masking import KNOWN_MASKERS, is_masker_call
 from nova_secaudit.analysis.names import name_tokens
-from nova_secaudit.engine import shortest_words
 
 SECRET_TOKENS = frozenset({"password", "passwords", "passwd", "pwd",
                            "passphrase", "secret", "secrets", "token",
@@ -137,80 +136,6 @@ _PLAIN_VERDICTS: dict[str, bool] = {}
 # Every sensitive token or name contains one of these: a cheap pre-test.
 _STEMS = ("pass", "pwd", "secret", "token", "credential", "key",
           "connection", "url")
-
-
-# Lower-cased, underscores dropped: every sensitive name, whatever its case
-# style (``adminPass``, ``transportUrl``, ``DB_CONNECTION``), and every
-# credential call contains one of these words or matches the pattern.
-# (``transport`` stands for transport_url and the transport factories:
-# one search instead of five.)
-_MODULE_WORDS = ("pwd", "secret", "token", "credential", "apikey",
-                 "privatekey", "dburl", "databaseurl", "transport")
-
-
-@functools.lru_cache(maxsize=64)
-def _folded_words(extra_names: tuple[str, ...]) -> tuple[str, ...]:
-    """What the folded text of a module naming a secret or calling a
-    credential constructor contains: one search per word."""
-    return shortest_words(
-        _MODULE_WORDS + tuple(fold_text(n) for n in CREDENTIAL_CALL_NAMES
-                              if not n.lower().startswith("connect")) +
-        tuple(fold_text(n) for n in extra_names))
-
-
-def text_may_name_secret(text: str, settings) -> bool:
-    """Text pre-test: whether ``text`` may name a secret or call a
-    credential constructor (a superset: comments and strings count)."""
-    return _folded_text_may_name_secret(fold_text(text), settings)
-
-
-def _folded_text_may_name_secret(folded: str, settings) -> bool:
-    return any(word in folded
-               for word in _folded_words(settings.sensitive_names)) or \
-        _names_pass_or_connection(folded)
-
-
-def _names_pass_or_connection(folded: str) -> bool:
-    """``pass`` after another word (``adminpass``) or as password, passwd,
-    passphrase, but not alone: a ``pass`` statement names nothing.
-    ``connection`` as a whole name or in a compound RULES.md lists,
-    ``connect`` as a whole name (``openstack.connect``): not
-    ``connection_info`` or ``connect_volume``."""
-    # str.find loops: a regex holding these conditions is tried at every
-    # position and costs several times as much on a module naming neither.
-    start = folded.find("pass")
-    while start != -1:
-        if start > 0 and folded[start - 1].isalnum() or \
-                folded.startswith(_PASS_WORDS, start):
-            return True
-        start = folded.find("pass", start + 4)
-    start = folded.find("connect")
-    while start != -1:
-        end = start + len("connect")
-        if folded.startswith("ion", end):
-            end += len("ion")
-            if folded.startswith(("string", "url"), end) or \
-                    folded.endswith(("database", "db", "sql"), 0, start):
-                return True
-        if not (start > 0 and folded[start - 1].isalnum()) and \
-                not (end < len(folded) and folded[end].isalnum()):
-            return True
-        start = folded.find("connect", end)
-    return False
-
-
-_PASS_WORDS = ("password", "passwd", "passphrase")
-
-
-def may_mention_secret(facts) -> bool:
-    """Text pre-test for a whole module (True when the text is unknown).
-    A local holding a secret got it from a sensitive name or a credential
-    call, so a module naming neither has no NSA5xx finding."""
-    return facts.source is None or facts.memo(_module_may_name_secret)
-
-
-def _module_may_name_secret(facts) -> bool:
-    return _folded_text_may_name_secret(facts.folded_source, facts.settings)
 
 
 def is_sensitive_name(identifier: str, settings=None) -> bool:

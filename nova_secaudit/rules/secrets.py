@@ -21,8 +21,7 @@ from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state,
     statements_naming_shared_state)
 from nova_secaudit.analysis.sensitive import (
-    bound_values, is_sensitive_expression, is_sensitive_name,
-    may_mention_secret, secret_flow)
+    bound_values, is_sensitive_expression, is_sensitive_name, secret_flow)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -248,8 +247,7 @@ class SecretInGlobalCache(Rule):
         """Only modules with a module-level mutable or a ``global``
         declaration can keep anything in a global."""
         state = facts.memo(module_state)
-        return bool(state.mutables or facts.memo(declared_global_names)) \
-            and may_mention_secret(facts)
+        return bool(state.mutables or facts.memo(declared_global_names))
 
     def _report(self, node, name, values, facts):
         scope = _scope_of(node, facts)
@@ -406,9 +404,6 @@ class UnmaskedSecretLogged(Rule):
                 "hide_password=True))\n",
                 name="sqlalchemy-render-hiding-password"),
     )
-
-    def applies(self, facts) -> bool:
-        return may_mention_secret(facts)
 
     def _arguments(self, call: ast.Call):
         yield from call.args
