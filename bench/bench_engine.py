@@ -5,7 +5,7 @@ family on (opt-in rules included): target (b)/(a) <= 1.5.
 (c) a default flake8 run (pycodestyle, pyflakes, mccabe) over the same
 files with and without our plugin loaded, in process: target <= 1.10.
 
-Usage: python bench/bench_engine.py [--release nova==34.0.0] [--repeat 3]
+Usage: python bench/bench_engine.py [--release nova==34.0.0] [--repeat 5]
        python bench/bench_engine.py --path DIR
 Runs alternate and the best of each is kept, so background load that comes
 and goes does not decide the ratio.
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", default="nova==34.0.0")
     parser.add_argument("--path", help="a source tree instead of a release")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-flake8", action="store_true")
     args = parser.parse_args(argv)
     root = Path(args.path) if args.path else \
