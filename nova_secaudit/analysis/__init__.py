@@ -33,11 +33,6 @@ def source_lines(text: str) -> list[str]:
     return _LINE_END.split(text) if "\r" in text else text.split("\n")
 
 
-def fold_text(text: str) -> str:
-    """``text`` lower-cased, underscores dropped (see folded_source)."""
-    return text.lower().replace("_", "")
-
-
 def parent_of(node: ast.AST) -> ast.AST | None:
     return _parents.get(node)
 
@@ -371,13 +366,6 @@ class ModuleFacts:
         """The source lines, ``lines[n - 1]`` being line ``n`` (the source
         text must be known)."""
         return source_lines(self.source)
-
-    @functools.cached_property
-    def folded_source(self) -> str:
-        """The source lower-cased, underscores dropped (lines kept), for
-        text tests blind to case and naming style: ``adminPass`` and
-        ``ADMIN_PASS`` both read ``adminpass`` (the text must be known)."""
-        return fold_text(self.source)
 
     def qualified_name(self, expr: ast.AST) -> str | None:
         return self.imports.resolve(expr)

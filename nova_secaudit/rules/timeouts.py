@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from nova_secaudit.analysis import enclosing_function, parent_of
 from nova_secaudit.analysis.functions import (
@@ -531,21 +530,7 @@ class JoinTimeoutUnchecked(Rule):
 
     def line_words(self, facts):
         return (".join(",)
-    # Besides a join call, a flagged module names a timeout keyword or a
-    # thread-like receiver (by token) or constructor, in any case and
-    # naming style; the plain words are tried first, as a regex search
-    # costs more.
-    _thread_words = ("timeout", "thread", "process", "worker", "timer")
-    _short_thread_words = re.compile(r"proc\b|\bgt\b")
 
-    def applies(self, facts) -> bool:
-        if not super().applies(facts):
-            return False
-        if facts.source is None:
-            return True
-        folded = facts.folded_source
-        return any(word in folded for word in self._thread_words) or \
-            self._short_thread_words.search(folded) is not None
     bad = (
         Example(
             "import threading\n\n\n"
