@@ -87,14 +87,14 @@ class ResultsCache:
         from nova_secaudit.reporting.fixes import proposal_from_json
 
         entry = self._entries.get(path)
-        if entry is None or entry[0] != digest or \
-                (fixes and (len(entry) < 5 or entry[4] is None)):
+        stored = entry[4] if entry is not None and len(entry) > 4 else None
+        if entry is None or entry[0] != digest or fixes and stored is None:
             self.misses += 1
             return None
         try:
             findings = [finding_from_json(item) for item in entry[1]]
-            proposals = None if len(entry) < 5 or entry[4] is None else \
-                [proposal_from_json(item) for item in entry[4]]
+            proposals = None if stored is None else \
+                [proposal_from_json(item) for item in stored]
             if proposals is not None and len(proposals) != len(findings):
                 raise ValueError("fixes do not match findings")
         except (TypeError, ValueError):

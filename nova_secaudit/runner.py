@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from nova_secaudit.analysis import source_lines
 from nova_secaudit.baseline import fingerprints as make_fingerprints
 from nova_secaudit.cache import ResultsCache, content_digest
 from nova_secaudit.engine import Finding, check
@@ -61,7 +62,7 @@ def check_file(path: str, settings: Settings,
             f, lines, "W6" + f.code[3:])]
     result = FileResult(path, findings, error,
                         fingerprints=make_fingerprints(findings,
-                                                       text.splitlines()))
+                                                       source_lines(text)))
     if fixes:
         from nova_secaudit.reporting.fixes import propose_fixes
 

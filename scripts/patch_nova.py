@@ -273,24 +273,20 @@ def main(argv=None) -> int:
                         help="fix and check guarantees only")
     parser.add_argument("--json", default=None, help="write results here")
     parser.add_argument("--reuse-before", action="store_true",
-                        help="with --workdir: take the pristine copy's test "
-                             "results from its last stestr run, and do not "
-                             "fix again if the patched copy exists")
+                        help="with --workdir: keep the pristine copy and "
+                             "take its test results from its last stestr "
+                             "run; only the patched copy is made again")
     args = parser.parse_args(argv)
 
     source = fetch_release("nova", args.version)
     scratch = Path(args.workdir or tempfile.mkdtemp(prefix="nsa-nova-"))
     pristine, patched = scratch / "pristine", scratch / "patched"
     reuse = args.reuse_before and patched.is_dir() and pristine.is_dir()
-    if not reuse:
-        for copy in (pristine, patched):
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(source, copy)
-        log(f"nova {args.version} copied to {scratch}")
-    else:
-        log(f"reusing {scratch}: restoring the patched copy")
-        shutil.rmtree(patched)
-        shutil.copytree(source, patched)
+    for copy in (patched,) if reuse else (pristine, patched):
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(source, copy)
+    log(f"nova {args.version} copied to "
+        f"{patched if reuse else scratch}")
 
     done = run_fix(patched, args.jobs)
     print(done.stdout, end="")

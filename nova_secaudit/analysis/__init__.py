@@ -230,11 +230,10 @@ class ModuleFacts:
         line); :meth:`line_nodes` then answers from them."""
         if self._expanded or self.source is None:
             return self.expand()
-        for line in self._lines_with(words):
-            for statement in self._statements_on(line):
-                if statement not in self._partly_expanded:
-                    self._partly_expanded.add(statement)
-                    self._expand_statement(statement, self._line_nodes)
+        for statement in self._statements_on_lines_with(words):
+            if statement not in self._partly_expanded:
+                self._partly_expanded.add(statement)
+                self._expand_statement(statement, self._line_nodes)
 
     def statements_naming(self, words) -> list[ast.AST] | None:
         """The statements (compound ones by their header) whose own lines
@@ -242,11 +241,13 @@ class ModuleFacts:
         that name one of them. None when the source text is unknown."""
         if self.source is None:
             return None
-        found = {}
-        for line in self._lines_with(words):
-            for statement in self._statements_on(line):
-                found[id(statement)] = statement
+        found = {id(statement): statement
+                 for statement in self._statements_on_lines_with(words)}
         return sorted(found.values(), key=_position)
+
+    def _statements_on_lines_with(self, words) -> Iterator[ast.AST]:
+        for line in self._lines_with(words):
+            yield from self._statements_on(line)
 
     def contains(self, word: str) -> bool:
         """Whether the source text holds ``word`` (asked once per module:

@@ -111,27 +111,11 @@ class ValueFlow:
         if isinstance(expr, ast.Attribute):
             return expr.attr not in self.opaque_attributes and \
                 self.carries(expr.value, at)
-        if isinstance(expr, (ast.Subscript, ast.Starred)):
-            return self.carries(expr.value, at)
-        if isinstance(expr, ast.JoinedStr):
-            return any(self.carries(v, at) for v in expr.values)
-        if isinstance(expr, ast.FormattedValue):
-            return self.carries(expr.value, at)
-        if isinstance(expr, ast.BinOp):
-            return isinstance(expr.op, (ast.Add, ast.Mod)) and (
-                self.carries(expr.left, at) or self.carries(expr.right, at))
-        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
-            return any(self.carries(e, at) for e in expr.elts)
-        if isinstance(expr, ast.Dict):
-            return any(self.carries(v, at) for v in expr.values)
-        if isinstance(expr, ast.BoolOp):
-            return any(self.carries(v, at) for v in expr.values)
-        if isinstance(expr, ast.IfExp):
-            return self.carries(expr.body, at) or \
-                self.carries(expr.orelse, at)
         if isinstance(expr, ast.Call):
             return self._call_carries(expr, at)
-        return False
+        # Containers, f-strings, ``+``/``%``, conditionals: their parts.
+        return any(self.carries(part, at)
+                   for part in flowing_parts(expr, self.facts))
 
     def _call_carries(self, call: ast.Call, at: ast.AST) -> bool:
         if is_masker_call(call, self.facts):

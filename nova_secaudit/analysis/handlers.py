@@ -516,8 +516,7 @@ def _index_parts(statement: ast.AST, parts) -> None:
     """Set the parents of ``parts`` (children of ``statement``) and below."""
     for part in parts:
         set_parent(part, statement)
-        for _ in walk(part):
-            pass
+        set_parents(part)
 
 
 def _binding_statements(facts, owner, start) -> list[ast.stmt]:

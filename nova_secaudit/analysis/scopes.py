@@ -273,9 +273,9 @@ def _is_class_init_hook(func, cls) -> bool:
     return is_classmethod and "init" in name_tokens(func.name)
 
 
-def _body_ranges(facts) -> list[tuple[int, int]]:
+def body_ranges(facts) -> list[tuple[int, int]]:
     """(first, last) lines of every def's body (not its decorators or
-    ``def`` line)."""
+    ``def`` line); use as ``facts.memo(body_ranges)``."""
     return [(func.body[0].lineno, func.end_lineno)
             for node_type in (ast.FunctionDef, ast.AsyncFunctionDef)
             for func in facts.nodes(node_type)]
@@ -297,7 +297,7 @@ def _runs_only_at_import(name: str, facts) -> bool:
     # are not references to it.
     definition = {f.lineno for kind in (ast.FunctionDef, ast.AsyncFunctionDef)
                   for f in facts.nodes(kind) if f.name == name}
-    ranges = facts.memo(_body_ranges)
+    ranges = facts.memo(body_ranges)
     at_module = elsewhere = False
     for number, line in enumerate(facts.lines, 1):
         if name not in line or number in definition:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,24 +24,12 @@ import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from nova_secaudit.analysis import source_lines
 from nova_secaudit.codemods.layout import relayout_call
 from nova_secaudit.engine import Finding, check
+from nova_secaudit.reporting import char_column
 from nova_secaudit.settings import Settings, load_settings
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
-
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def source_lines(text: str) -> list[str]:
-    """Physical lines without their line breaks, split as ``ast`` does."""
-    return LINE_BREAK.split(text)
-
-
-def char_column(line_text: str, byte_col: int) -> int:
-    """Character column of the UTF-8 byte offset ``byte_col`` in a line."""
-    if line_text.isascii():
-        return byte_col
-    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
 
 
 @dataclass(frozen=True)

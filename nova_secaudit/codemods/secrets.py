@@ -196,10 +196,6 @@ class MaskSecrets(FindingCodemod):
         if not inside:
             return updated
         self._grown = [p for p in self._grown if p not in inside]
-        if logs_traceback(original) and self.targets.at(start, ("NSA302",)):
-            return self._undo(original, inside, (
-                "the traceback is logged too (.exception()/exc_info): log "
-                "it once, where the exception is handled"))
         new = self.relayout(original, updated)
         start_line, end_line = start[0], end[0]
         first = self.original_line(start_line)
@@ -261,22 +257,6 @@ def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
             not isinstance(expr, (cst.Tuple, cst.GeneratorExp)):
         return expr.with_changes(lpar=(), rpar=())
     return expr
-
-
-def logs_traceback(call: cst.Call) -> bool:
-    """``LOG.exception(...)`` or ``exc_info=`` something true: the
-    traceback repeats the exception's text, which a masker on the
-    arguments cannot reach."""
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "exception":
-        return True
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "exc_info":
-            value = arg.value
-            return not (isinstance(value, cst.Name) and
-                        value.value in ("False", "None")) and \
-                not (isinstance(value, cst.Integer) and value.value == "0")
-    return False
 
 
 class _Placeholder(cst.CSTTransformer):

@@ -11,6 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from nova_secaudit.analysis import source_lines
 from nova_secaudit.engine import Finding
 from nova_secaudit.runner import FileResult
 from nova_secaudit.settings import Settings
@@ -50,11 +51,13 @@ class Report:
 
     def lines(self, path: str) -> list[str]:
         text = self.source(path)
-        return text.splitlines() if text is not None else []
+        return source_lines(text) if text is not None else []
 
 
 def char_column(line_text: str, byte_col: int) -> int:
     """0-based UTF-8 byte offset in a line -> 0-based character offset."""
+    if line_text.isascii():
+        return byte_col
     encoded = line_text.encode("utf-8")
     return len(encoded[:byte_col].decode("utf-8", errors="ignore"))
 

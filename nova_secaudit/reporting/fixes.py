@@ -32,7 +32,7 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings,
-               module=None) -> str | None:
+               module) -> str | None:
     """The file's text after the codemod fixes ``found`` alone, or None.
 
     Uses the codemod registry (``codemods.CODEMOD_FOR``) and hands the
@@ -40,12 +40,10 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     findings)`` argument (the fix run's own hand-over, which also spares a
     second engine run), so each reported result gets exactly its own fix.
     The result must pass ``fixing.verify`` (parses and compiles) like
-    ``fix`` output. ``module`` is the file's libcst tree when the caller
-    already parsed it (libcst trees are immutable: one parse serves every
-    finding).
+    ``fix`` output. ``module`` is the file's libcst tree (libcst trees are
+    immutable: one parse serves every finding).
     """
     try:
-        from libcst import parse_module
         from libcst.codemod import CodemodContext, SkipFile
 
         from nova_secaudit.codemods import CODEMOD_FOR
@@ -56,8 +54,6 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     if command is None:
         return None
     try:
-        if module is None:
-            module = parse_module(text)
         codemod = command(CodemodContext(filename=path), settings=settings,
                           codes=[found.code], known=(module, text, [found]))
         new_text = codemod.transform_module(module).code
@@ -95,21 +91,17 @@ def propose_fixes(text: str, path: str, findings, settings
     """
     proposals: list[FixProposal | None] = []
     module = None
-    parsed = False
     for found in findings:
         rule = RULES_BY_CODE.get(found.code)
         if rule is None or rule.fix is FixSafety.NONE:
             proposals.append(None)
             continue
-        if not parsed:
-            parsed = True
+        if module is None:  # parsed once, for the first fixable finding
             try:
                 from libcst import parse_module
 
                 module = parse_module(text)
             except Exception:  # noqa: BLE001 - no libcst, or unparsable
-                module = None
-            if module is None:
                 return [None] * len(findings)
         after = fixed_text(text, path, found, settings, module)
         if after is None:

@@ -20,6 +20,7 @@ from nova_secaudit.analysis.logs import LOG_LEVELS, logging_method
 from nova_secaudit.analysis.mutables import (
     declared_global_names, declares_global, global_reference, module_state,
     statements_naming_shared_state)
+from nova_secaudit.analysis.scopes import body_ranges
 from nova_secaudit.analysis.sensitive import (
     bound_values, is_sensitive_expression, is_sensitive_name, secret_flow)
 from nova_secaudit.engine import Example, FixSafety, Rule
@@ -81,15 +82,6 @@ def _carries(expr: ast.AST, scope, facts) -> tuple[bool, bool]:
     return secret_flow(scope, facts).carries(expr), False
 
 
-def _function_ranges(facts) -> list[tuple[int, int]]:
-    """(first, last) body lines of every def in the module."""
-    ranges = []
-    for node_type in (ast.FunctionDef, ast.AsyncFunctionDef):
-        for func in facts.nodes(node_type):
-            ranges.append((func.body[0].lineno, func.end_lineno))
-    return ranges
-
-
 def _evicted_by_text(facts, name: str) -> bool:
     """``NAME.pop(``/``.clear(``... or ``del NAME`` on a line inside a
     function body (any expression position, found without indexing every
@@ -98,7 +90,7 @@ def _evicted_by_text(facts, name: str) -> bool:
         r"(?<![\w.])(?:del\s+%s\b|%s\s*\.\s*(?:%s)\s*\()" % (
             re.escape(name), re.escape(name),
             "|".join(sorted(EVICTING_METHODS))))
-    ranges = facts.memo(_function_ranges)
+    ranges = facts.memo(body_ranges)
     for number, line in enumerate(facts.lines, 1):
         if name in line and pattern.search(line.split("#", 1)[0]) and \
                 any(first <= number <= last for first, last in ranges):
@@ -131,9 +123,10 @@ def _evicted_by_nodes(facts, name: str) -> bool:
 def is_evicted(facts, name: str) -> bool:
     """Whether some function evicts module global ``name``: pop/clear/
     remove/del on it, or a ``global`` rebinding to a non-secret value."""
-    cache = facts.memo(_eviction_cache)
-    if name in cache:
-        return cache[name]
+    return facts.memo(_is_evicted, name)
+
+
+def _is_evicted(facts, name: str) -> bool:
     if facts.source is not None:
         evicted = _evicted_by_text(facts, name)
     else:
@@ -149,12 +142,7 @@ def is_evicted(facts, name: str) -> bool:
                     not _carries(assign.value, func, facts)[0]:
                 evicted = True
                 break
-    cache[name] = evicted
     return evicted
-
-
-def _eviction_cache(facts) -> dict[str, bool]:
-    return {}
 
 
 def _top_call(stmt: ast.AST) -> ast.Call | None:

@@ -269,21 +269,21 @@ class TimeoutWithoutCancel(Rule):
         if wait not in COLLECTION_WAITS or not node.args or \
                 timeout_argument(node, 1) is None:
             return
-        roots = root_keys(node.args[0])
+        waited = root_keys(node.args[0])
+        roots = set(waited)
         for target in _assignment_targets(node):
             roots |= {n for n in map(dotted_name, ast.walk(target)) if n}
-        pending = _pending_expression(node, True)
         if not COLLECTION_WAITS[wait]:
             fix_data = {"unfixable": RAISING_WAIT_HINT}
-        elif _inspected_after(node, root_keys(node.args[0])):
+        elif _inspected_after(node, waited):
             fix_data = {"unfixable": "the futures are looked at after the "
                                      "wait; cancel them once their results "
                                      "are in"}
-        elif not isinstance(parent_of(node), ast.Assign) or not pending:
+        elif not isinstance(parent_of(node), ast.Assign):
             fix_data = {"unfixable": "keep the wait's result (done, not_done"
                                      " = ...) and cancel not_done"}
         else:
-            fix_data = {"pending": pending}
+            fix_data = {"pending": _pending_expression(node, True)}
         yield from self._report(node, roots, facts, last_name(wait),
                                 fix_data)
 
