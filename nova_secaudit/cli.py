@@ -16,7 +16,8 @@ from nova_secaudit.discovery import iter_python_files
 from nova_secaudit.fixing import add_fix_arguments
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
 from nova_secaudit.runner import check_paths, default_jobs
-from nova_secaudit.settings import ConfigError, load_settings, split_list
+from nova_secaudit.settings import (
+    ConfigError, check_codes, load_settings, split_list)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -25,18 +26,10 @@ class UsageError(Exception):
     """Bad command-line use; reported as ``nova-secaudit: error: ...``."""
 
 
-def _codes(value: str) -> tuple[str, ...]:
-    codes = split_list(value)
-    for code in codes:
-        if not code.startswith("NSA"):
-            raise argparse.ArgumentTypeError(f"{code!r} is not an NSA code")
-    return codes
-
-
 def _add_selection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--select", type=_codes, default=None,
+    parser.add_argument("--select", type=split_list, default=None,
                         help="only these codes/prefixes (e.g. NSA1,NSA401)")
-    parser.add_argument("--ignore", type=_codes, default=None,
+    parser.add_argument("--ignore", type=split_list, default=None,
                         help="skip these codes/prefixes")
     parser.add_argument("--config", default=None,
                         help="config file (default: nearest pyproject.toml,"
@@ -104,10 +97,10 @@ def effective_settings(args):
     settings = load_settings(args.paths[0] if getattr(args, "paths", None)
                              else ".", args.config)
     changes = {}
-    if args.select is not None:
-        changes["select"] = args.select
-    if args.ignore is not None:
-        changes["ignore"] = args.ignore
+    for key in ("select", "ignore"):
+        if getattr(args, key) is not None:
+            check_codes(getattr(args, key), f"--{key}")
+            changes[key] = getattr(args, key)
     return settings.replace(**changes) if changes else settings
 
 

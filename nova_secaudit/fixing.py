@@ -400,8 +400,7 @@ def run(args, settings: Settings) -> int:
     files, errors = [], 0
     for path, error in iter_python_files(args.paths):
         if error:
-            summary.scanned += 1
-            summary.skipped_files.append((path, error))
+            print(f"{path}: error: {error}", file=sys.stderr)
             errors += 1
         else:
             files.append(path)

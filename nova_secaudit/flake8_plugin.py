@@ -2,7 +2,9 @@
 
 flake8 hands us the parsed tree (no second parse) and applies ``# noqa``,
 ``--select`` and ``--ignore`` itself; NSA102 is opt-in through
-``extend_default_ignore``.
+``extend_default_ignore``. flake8 drops that default ignore as soon as
+``--select NSA`` or any ``--ignore`` is given, so the plugin itself runs an
+opt-in rule only when its full code is selected, as the CLI does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ class NovaSecAuditPlugin:
     name = "nova-secaudit"
     version = __version__
     settings = Settings()
+    # Opt-in codes named in full by flake8's select / extend-select.
+    opted_in: frozenset[str] = frozenset()
 
     def __init__(self, tree, filename="<unknown>", lines=None):
         self.tree = tree
@@ -42,12 +46,18 @@ class NovaSecAuditPlugin:
             cls.settings = apply_options(load_settings("."), values)
         except ConfigError as exc:
             raise SystemExit(f"nova-secaudit: error: {exc}") from None
+        named = {*(getattr(options, "select", None) or ()),
+                 *(getattr(options, "extend_select", None) or ())}
+        cls.opted_in = frozenset(rule.code for rule in ALL_RULES
+                                 if rule.code in named)
 
     def run(self):
-        # flake8 selects codes itself (opt-in ones via its default ignore);
-        # our own section's select/ignore/per-file-ignores apply on top.
+        # flake8 selects codes itself; our own section's select, ignore and
+        # per-file-ignores apply on top, and opt-in rules need their code.
         rules = [rule(self.settings) for rule in ALL_RULES
-                 if self.settings.is_enabled(rule.code, True, self.filename)]
+                 if self.settings.is_enabled(rule.code, True, self.filename)
+                 and (rule.default_enabled or rule.code in self.opted_in
+                      or self.settings.is_enabled(rule.code, False))]
         for found in check(self.tree, self.filename, self.settings, rules,
                            source=self.source):
             yield (found.line, found.col, f"{found.code} {found.message}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import difflib
 import fnmatch
 import os
 import re
@@ -58,8 +59,10 @@ class Settings:
     def is_enabled(self, code: str, default_enabled: bool = True,
                    path: str = "") -> bool:
         selected = _longest_prefix(code, self.select)
-        if selected == 0 and (self.select or not default_enabled):
+        if selected == 0 and self.select:
             return False
+        if not default_enabled and selected != len(code):
+            return False  # opt-in: only its full code turns it on
         if _longest_prefix(code, self.ignore) >= max(selected, 1):
             return False
         return not (path and _longest_prefix(code, self.ignored_in(path)))
@@ -138,7 +141,7 @@ def settings_from_mapping(mapping: dict, source: str,
             if key in _LIST_KEYS:
                 changes[key] = split_list(value)
             elif key in _INT_KEYS:
-                number = int(value)
+                number = _whole_number(value)
                 if number < 1:
                     raise ValueError("must be a positive whole number")
                 changes[key] = number
@@ -164,11 +167,30 @@ def settings_from_mapping(mapping: dict, source: str,
                 raise ConfigError(f"{source}: {key.replace('_', '-')}: "
                                   f"{name!r} is not a (dotted) Python name")
     for key in ("select", "ignore"):
-        for code in changes.get(key, ()):
-            if not code.startswith("NSA"):
-                raise ConfigError(f"{source}: {key}: {code!r} is not an "
-                                  "NSA code prefix")
+        check_codes(changes.get(key, ()), f"{source}: {key}")
     return (base or Settings()).replace(**changes)
+
+
+def _whole_number(value) -> int:
+    # int() would take True as 1 and 2.5 as 2: a typo must not pass.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError("expected a whole number")
+
+
+def check_codes(codes, where: str) -> None:
+    """Every code prefix must name at least one rule, so a typo such as
+    ``NSA999`` is an error rather than a run that checks nothing."""
+    from nova_secaudit.rules import ALL_RULES
+
+    for code in codes:
+        if not code.startswith("NSA"):
+            raise ConfigError(f"{where}: {code!r} is not an NSA code prefix")
+        if not any(rule.code.startswith(code) for rule in ALL_RULES):
+            raise ConfigError(f"{where}: {code!r} matches no rule (see "
+                              "'nova-secaudit rules')")
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -191,7 +213,11 @@ def _read_pyproject(path: Path) -> dict | None:
             data = tomllib.load(stream)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-    return data.get("tool", {}).get("nova-secaudit")
+    tools = data.get("tool", {})
+    if not isinstance(tools, dict):
+        return None
+    _refuse_misspelt(path, tools, "tool.")
+    return tools.get(SECTION)
 
 
 def _read_ini(path: Path) -> dict | None:
@@ -200,9 +226,31 @@ def _read_ini(path: Path) -> dict | None:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:
         raise ConfigError(f"{path}: {exc.message.splitlines()[0]}") from None
-    if not parser.has_section("nova-secaudit"):
+    _refuse_misspelt(path, parser.sections(), "")
+    if not parser.has_section(SECTION):
         return None
-    return dict(parser.items("nova-secaudit"))
+    return dict(parser.items(SECTION))
+
+
+SECTION = "nova-secaudit"
+
+
+def _refuse_misspelt(path: Path, names, prefix: str) -> None:
+    """A section meant for us but spelt otherwise (``nova_secaudit``,
+    ``NovaSecAudit``, ``nova-secuadit``) would be ignored without a word."""
+    wanted = _letters(SECTION)
+    for name in names:
+        if name == SECTION or not isinstance(name, str):
+            continue
+        letters = _letters(name)
+        if letters == wanted or difflib.SequenceMatcher(
+                None, letters, wanted).ratio() >= 0.85:
+            raise ConfigError(f"{path}: section [{prefix}{name}] is not "
+                              f"read; did you mean [{prefix}{SECTION}]?")
+
+
+def _letters(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
 
 
 CONFIG_FILES = (("pyproject.toml", _read_pyproject),

@@ -87,10 +87,65 @@ def test_select_and_ignore(tmp_path):
 
 
 def test_usage_errors_exit_two(capsys):
-    with pytest.raises(SystemExit) as stop:
-        main(["check", "--select", "E501"])
-    assert stop.value.code == 2
+    assert main(["check", "--select", "E501"]) == 2
+    assert capsys.readouterr().err == (
+        "nova-secaudit: error: --select: 'E501' is not an NSA code prefix\n")
     assert main(["explain", "NSA999"]) == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "--select", "NSA999"],
+    ["check", "--select", "NSA1,NSA9"],
+    ["check", "--ignore", "NSA60"],
+    ["fix", "--diff", "--select", "NSA999"],
+], ids=["check-select", "one-of-two", "check-ignore", "fix-select"])
+def test_a_code_that_matches_no_rule_is_one_line_exit_two(tmp_path, args):
+    (tmp_path / "a.py").write_text(UNBOUNDED)
+    code, out, err = run_cli(*args, str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "matches no rule" in err, err
+
+
+def test_opt_in_rule_needs_its_full_code(tmp_path):
+    (tmp_path / "a.py").write_text(
+        "import futurist\n\nfuturist.ThreadPoolExecutor(max_workers=4)\n")
+    for prefix in ("NSA", "NSA1", "NSA10"):
+        assert run_cli("check", "--no-cache", "--select", prefix,
+                       str(tmp_path))[0] == 0, prefix
+    code, out, _ = run_cli("check", "--no-cache", "--select", "NSA1,NSA102",
+                           str(tmp_path))
+    assert code == 1 and ": NSA102 " in out
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_paths_that_give_nothing_to_check_are_errors(tmp_path, command):
+    (tmp_path / "notes.txt").write_text(UNBOUNDED)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "README").write_text("no python here\n")
+    code, out, err = run_cli(command, "notes.txt", "empty", cwd=tmp_path)
+    assert code == 2
+    assert err.splitlines() == [
+        "notes.txt: error: not a Python file (no .py suffix, no python "
+        "#! line)",
+        "empty: error: no Python files found"]
+    assert "notes.txt" not in out and "empty" not in out
+
+
+def test_a_python_script_without_suffix_is_checked(tmp_path):
+    (tmp_path / "nova-manage").write_text("#!/usr/bin/env python3\n"
+                                          + UNBOUNDED)
+    code, out, err = run_cli("check", "--no-cache", "nova-manage",
+                             cwd=tmp_path)
+    assert (code, err) == (1, "")
+    assert out.startswith("nova-manage:4:1: NSA101 ")
+
+
+def test_fix_of_a_missing_path_says_why_on_stderr(tmp_path):
+    code, out, err = run_cli("fix", str(tmp_path / "nonexistent"))
+    assert code == 2
+    assert err == f"{tmp_path / 'nonexistent'}: error: no such file or " \
+                  "directory\n"
+    assert "nonexistent" not in out
 
 
 def test_rules_and_explain(capsys):

@@ -87,3 +87,34 @@ def test_pylint_leaves_opt_in_rule_off_by_default(corpus):
     out = _run(["-m", "pylint", "--load-plugins=nova_secaudit.pylint_plugin",
                 "-sn", "--score=n", "--msg-template={msg_id}", "."], corpus)
     assert "W6101" in out and "W6102" not in out
+
+
+@pytest.mark.parametrize("options,opted_in", [
+    (["--select=NSA"], False),
+    (["--select=NSA1"], False),
+    (["--ignore=E501"], False),  # flake8 drops its default ignore here
+    (["--extend-ignore=E501"], False),
+    (["--select=NSA1,NSA102"], True),
+    (["--extend-select=NSA102"], True),
+], ids=["select-NSA", "select-NSA1", "ignore-other", "extend-ignore",
+        "select-full-code", "extend-select-full-code"])
+def test_select_means_the_same_in_flake8_and_the_cli(corpus, options,
+                                                     opted_in):
+    out = _run(["-m", "flake8", "--isolated", *options, "."], corpus)
+    codes = set(re.findall(r" (NSA\d+) ", out))
+    assert "NSA101" in codes
+    assert ("NSA102" in codes) is opted_in
+    select = [o.split("=")[1] for o in options if "select" in o]
+    if select:  # the CLI, given the same selection, agrees
+        cli = {code for *_, code in cli_findings_selected(
+            corpus, select[0] if "extend" not in options[0]
+            else "NSA,NSA102")}
+        assert ("NSA102" in cli) is opted_in and "NSA101" in cli
+
+
+def cli_findings_selected(root, select):
+    out = _run(["-m", "nova_secaudit.cli", "check", f"--select={select}",
+                "."], root)
+    return {(path, int(line), int(col) - 1, code)
+            for path, line, col, code in
+            re.findall(r"^(\S+?):(\d+):(\d+): (NSA\d+) ", out, re.M)}

@@ -159,7 +159,7 @@ def flake8_findings(path: str) -> set:
     from flake8.main.application import Application
 
     out = path + ".flake8"
-    Application().run(["--isolated", "--select=NSA",
+    Application().run(["--isolated", f"--select={','.join(ALL_CODES)}",
                        f"--output-file={out}", path])
     with open(out, encoding="utf-8") as stream:
         text = stream.read()

@@ -121,3 +121,59 @@ def test_exclude_is_honoured_by_the_cli(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 1, done.stderr
     assert "a.py" in done.stdout and "b.py" not in done.stdout
+
+
+@pytest.mark.parametrize("name,text,section", [
+    ("setup.cfg", "[nova_secaudit]\nselect = NSA1\n", "[nova_secaudit]"),
+    ("tox.ini", "[NovaSecAudit]\nselect = NSA1\n", "[NovaSecAudit]"),
+    ("tox.ini", "[nova-secuadit]\nselect = NSA1\n", "[nova-secuadit]"),
+    ("pyproject.toml", '[tool.nova_secaudit]\nselect = ["NSA1"]\n',
+     "[tool.nova_secaudit]"),
+], ids=["underscore-cfg", "camel-ini", "transposed-ini", "underscore-toml"])
+def test_misspelt_section_is_an_error_not_ignored(tmp_path, name, text,
+                                                  section):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(tmp_path)
+    assert str(error.value) == (
+        f"{tmp_path / name}: section {section} is not read; did you mean "
+        f"[{'tool.' if name.endswith('toml') else ''}nova-secaudit]?")
+
+
+def test_other_tools_sections_are_not_mistaken_for_ours(tmp_path):
+    (tmp_path / "tox.ini").write_text(
+        "[flake8]\nmax-line-length = 79\n[testenv:nova-secaudit]\n"
+        "commands = nova-secaudit check\n[secaudit]\nx = 1\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.black]\nline-length = 79\n[tool.nova]\nx = 1\n')
+    assert load_settings(tmp_path) == Settings()
+
+
+@pytest.mark.parametrize("value", ["true", "2.5", '"8"'])
+def test_max_workers_must_be_a_whole_number_in_toml(tmp_path, value):
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.nova-secaudit]\nmax-workers = {value}\n")
+    if value == '"8"':  # text that is a number is fine
+        assert load_settings(tmp_path).max_workers == 8
+        return
+    with pytest.raises(ConfigError, match="max-workers: bad value .*"
+                       "expected a whole number"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("key", ["select", "ignore"])
+def test_config_code_that_matches_no_rule(tmp_path, key):
+    (tmp_path / "setup.cfg").write_text(f"[nova-secaudit]\n{key} = NSA999\n")
+    with pytest.raises(ConfigError, match=f"setup.cfg: {key}: 'NSA999' "
+                       "matches no rule"):
+        load_settings(tmp_path)
+
+
+def test_opt_in_rule_is_enabled_only_by_its_full_code():
+    assert not Settings().is_enabled("NSA102", default_enabled=False)
+    for prefix in ("NSA", "NSA1", "NSA10"):
+        assert not Settings(select=(prefix,)).is_enabled("NSA102", False)
+        assert Settings(select=(prefix,)).is_enabled("NSA101", True)
+    assert Settings(select=("NSA102",)).is_enabled("NSA102", False)
+    assert not Settings(select=("NSA102",), ignore=("NSA102",)).is_enabled(
+        "NSA102", False)
