@@ -37,7 +37,8 @@ def _module_findings(node, settings):
             rules = [rule(settings) for rule in ALL_RULES]
             findings = check(tree, node.file or "<module>", settings, rules,
                              source=text)
-        _last_module = (key, findings)
+        # pylint checks one module at a time per process (-j forks).
+        _last_module = (key, findings)  # noqa: NSA202
     return _last_module[1]
 
 

@@ -38,7 +38,9 @@ def parent_of(node: ast.AST) -> ast.AST | None:
 
 
 def set_parent(child: ast.AST, parent: ast.AST) -> None:
-    _parents[child] = parent
+    # _parents is the module being checked; a process checks one module
+    # at a time (flake8 and --jobs use processes, pylint one thread).
+    _parents[child] = parent  # noqa: NSA201
 
 
 def subtree(root: ast.AST, stop_at: tuple = (),
@@ -171,7 +173,8 @@ class ModuleFacts:
     def activate(self) -> None:
         """Make :func:`parent_of` answer for this module's nodes."""
         global _parents
-        _parents = self.parents
+        # One module at a time per process (see set_parent).
+        _parents = self.parents  # noqa: NSA201
 
     def release(self) -> None:
         """Forget everything about the module once it is checked: stop
@@ -180,8 +183,8 @@ class ModuleFacts:
         cycle would leave the whole tree to the cyclic garbage collector
         instead of freeing it with its last reference."""
         global _parents
-        if _parents is self.parents:
-            _parents = {}
+        if _parents is self.parents:  # one module at a time (set_parent)
+            _parents = {}  # noqa: NSA202
         self._memo.clear()
 
     def _index_statements(self, tree: ast.AST) -> None:
@@ -413,7 +416,9 @@ _SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 def _blocks_of(node_type: type) -> tuple[str, ...]:
     """The statement-list fields of ``node_type`` (kept in _BLOCKS_OF)."""
-    blocks = _BLOCKS_OF[node_type] = tuple(
+    # Memos keyed by node type hold a pure function of the key: a race
+    # stores an equal value twice, never a wrong one.
+    blocks = _BLOCKS_OF[node_type] = tuple(  # noqa: NSA201
         f for f in node_type._fields if f in _BLOCK_FIELDS)  # source order
     return blocks
 
@@ -425,7 +430,7 @@ def _expression_fields(node_type: type) -> tuple[str, ...]:
     """Fields of a statement-tier node that hold expressions, not blocks."""
     names = tuple(f for f in child_fields(node_type)
                   if f not in _BLOCK_FIELDS)
-    _EXPRESSION_FIELDS[node_type] = names
+    _EXPRESSION_FIELDS[node_type] = names  # noqa: NSA201 (pure memo)
     return names
 
 
@@ -436,7 +441,7 @@ def child_fields(node_type: type) -> tuple[str, ...]:
         return names
     names = tuple(f for f in node_type._fields if f not in _LEAF_FIELDS
                   and not (node_type is ast.Constant and f == "value"))
-    _CHILD_FIELDS[node_type] = names
+    _CHILD_FIELDS[node_type] = names  # noqa: NSA202 (pure memo)
     return names
 
 

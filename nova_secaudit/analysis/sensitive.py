@@ -148,7 +148,8 @@ def is_sensitive_name(identifier: str, settings=None) -> bool:
         lowered = identifier.lower()
         verdict = any(stem in lowered for stem in _STEMS) and \
             _name_is_sensitive(identifier, ())
-        _PLAIN_VERDICTS[identifier] = verdict
+        # A pure function of the key: a race stores the same verdict.
+        _PLAIN_VERDICTS[identifier] = verdict  # noqa: NSA202
     return verdict
 
 
