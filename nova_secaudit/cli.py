@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("paths", nargs="*", default=["."])
     _add_selection(fix)
     add_fix_arguments(fix)
+    fix.add_argument("--commit-per-rule", action="store_true",
+                     help="in a clean git checkout, commit each rule's "
+                          "fixes with an OpenStack-style message (a "
+                          "series for git review)")
     fix.set_defaults(handler=run_fix)
 
     rules = commands.add_parser("rules", help="list the rules")
@@ -208,6 +212,13 @@ def _interactive() -> bool:
 def run_fix(args) -> int:
     from nova_secaudit.fixing import run
 
+    if args.commit_per_rule:
+        if args.diff or args.check:
+            raise UsageError("--commit-per-rule writes and commits; it "
+                             "does not go with --diff or --check")
+        from nova_secaudit.commits import run as run_commits
+
+        return run_commits(args, effective_settings(args))
     return run(args, effective_settings(args))
 
 

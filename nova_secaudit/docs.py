@@ -10,6 +10,7 @@ codemod or known limits, so readers always know where to look.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +38,15 @@ _FIX_SAFETY = {
     FixSafety.UNSAFE: "Unsafe codemod: review the change before committing",
     FixSafety.NONE: "No codemod: the message carries a hint",
 }
+
+
+_LITERAL = re.compile(r"``(.+?)``", re.S)
+
+
+def plain_text(text: str) -> str:
+    """Docstring text for readers of plain text (terminals, commit
+    messages): reST literals ````x```` become "x"."""
+    return _LITERAL.sub(r'"\1"', text)
 
 
 def cwe_url(number: int) -> str:

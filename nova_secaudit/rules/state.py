@@ -455,9 +455,9 @@ class UnsynchronizedCheckThenAct(_StateRule):
         DEFAULT_EXECUTOR and load_cells() have this shape.
     Fix:
         Adds ``_<NAME>_LOCK = threading.Lock()`` after the global and wraps
-        the whole check-then-act block (lines ``block_start``-``block_end``
-        of the fix data) in ``with _<NAME>_LOCK:``. Safe: the block runs
-        as before, one thread at a time.
+        the whole check-then-act block, from the test to the last change,
+        in ``with _<NAME>_LOCK:``. Safe: the block runs as before, one
+        thread at a time.
     Known limits:
         A check is a read of the same global in an if/while/ternary/assert
         test, a ``.get()`` lookup, or a subscript read in a try whose
