@@ -223,9 +223,18 @@ def run_fix(args) -> int:
 
 
 def run_rules(args) -> int:
+    import textwrap
+
+    from nova_secaudit.docs import plain_text
+
+    # Code and symbol on one line, what it flags below: reviewers read
+    # this at 79 columns, like the findings.
     for rule in ALL_RULES:
-        state = "" if rule.default_enabled else "  (opt-in)"
-        print(f"{rule.code}  {rule.symbol:36} {rule.summary()}{state}")
+        state = "" if rule.default_enabled else " (opt-in)"
+        print(f"{rule.code}  {rule.symbol}{state}")
+        print(textwrap.fill(plain_text(rule.summary()), 79,
+                            initial_indent=" " * 8,
+                            subsequent_indent=" " * 8))
     return EXIT_CLEAN
 
 

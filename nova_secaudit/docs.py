@@ -97,7 +97,7 @@ def render_text(rule: type[Rule]) -> str:
                     out.append("  Fixed by the codemod:")
                     out.append(_indent(fixed))
         else:
-            out.append(_wrap(str(content)))
+            out.append(_wrap(plain_text(str(content))))
     return "\n".join(out) + "\n"
 
 

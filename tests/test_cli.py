@@ -149,10 +149,16 @@ def test_fix_of_a_missing_path_says_why_on_stderr(tmp_path):
 
 
 def test_rules_and_explain(capsys):
+    from nova_secaudit.rules import ALL_RULES
+
     assert main(["rules"]) == 0
     listing = capsys.readouterr().out
-    assert "NSA101  unbounded-executor" in listing
-    assert "(opt-in)" in listing
+    lines = listing.splitlines()
+    assert "NSA101  unbounded-executor" in lines
+    assert "NSA102  unbounded-backlog (opt-in)" in lines
+    assert sum(line.startswith("NSA") for line in lines) == len(ALL_RULES)
+    assert max(map(len, lines)) <= 79
+    assert "``" not in listing and '"t.join(timeout)"' in listing
     assert main(["explain", "nsa401"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("NSA401 timeout-without-cancel (CWE-400, CWE-404")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import collections
 import html
+import re
 
 from nova_secaudit import __version__
-from nova_secaudit.docs import cwe_title, cwe_url
+from nova_secaudit.docs import cwe_title, cwe_url, rule_sections
 from nova_secaudit.reporting.fixes import proposed_fix
 from nova_secaudit.rules import RULES_BY_CODE
 
@@ -37,11 +38,18 @@ pre .add{color:#116329;background:#dafbe1;display:block}
 pre .del{color:#82071e;background:#ffebe9;display:block}
 pre .hunk{color:#0550ae;display:block}
 .muted{color:#57606a}
+p code{background:#f6f8fa;padding:0 .2em;font-size:.92em}
 """
+_LITERAL = re.compile(r"``(.+?)``", re.S)
 
 
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _prose(text: str) -> str:
+    """Rule text as docs/rules.md shows it: ````x```` is code."""
+    return _LITERAL.sub(r"<code>\1</code>", _e(text))
 
 
 def _context(report, found) -> str:
@@ -87,11 +95,11 @@ def _finding(report, number: int, found) -> str:
         out.append(f'<p class="cwe">{links}</p>')
     out.append(_context(report, found))
     if rule is not None:
-        doc = rule.doc_sections()
+        sections = dict(rule_sections(rule))
         out.append("<details open><summary>Why this is bad</summary>"
-                   f"<p>{_e(doc.get('Why this is bad', ''))}</p>"
-                   f"<p><b>Fix ({_e(rule.fix.value)}):</b> "
-                   f"{_e(doc.get('Fix', ''))}</p></details>")
+                   f"<p>{_prose(sections['Why this is bad'])}</p>"
+                   f"<p><b>Fix:</b> {_prose(sections['Fix'])}</p>"
+                   "</details>")
     fix = proposed_fix(report, found)
     if fix is not None:
         out.append(f"<h4>Proposed fix: {_e(fix.description)}</h4>")
@@ -102,6 +110,9 @@ def _finding(report, number: int, found) -> str:
 
 def render(report) -> str:
     found = list(report.findings())
+    first_of = {}  # path -> number of its first finding, for links
+    for number, (item, _) in enumerate(found, 1):
+        first_of.setdefault(item.path, number)
     per_rule = collections.Counter(f.code for f, _ in found)
     per_file = collections.Counter(f.path for f, _ in found)
     body = [
@@ -127,8 +138,8 @@ def render(report) -> str:
     body.append('<h2 id="per-file">Findings per file</h2>')
     body.append("<table><tr><th>File</th><th>Findings</th></tr>")
     for path, count in sorted(per_file.items()):
-        body.append(f'<tr><td>{_e(path)}</td><td class="n">{count}</td>'
-                    "</tr>")
+        body.append(f'<tr><td><a href="#finding-{first_of[path]}">'
+                    f'{_e(path)}</a></td><td class="n">{count}</td></tr>')
     body.append("</table>")
     body.append('<h2 id="findings">Findings</h2>')
     if not found:
