@@ -112,6 +112,7 @@ def run_check(args) -> int:
     from nova_secaudit import baseline as baselines
     from nova_secaudit.cache import CACHE_DIR_NAME, ResultsCache
     from nova_secaudit.discovery import DEFAULT_EXCLUDES
+    from nova_secaudit.progress import Progress
     from nova_secaudit.reporting import Report, render
 
     settings = effective_settings(args)
@@ -127,7 +128,7 @@ def run_check(args) -> int:
             files.append(path)
     cache = None if args.no_cache else ResultsCache(
         settings, args.cache_dir or CACHE_DIR_NAME)
-    with _progress(len(files)) as advance:
+    with Progress(len(files)) as advance:
         results = list(check_paths(
             files, settings, args.jobs, cache=cache, progress=advance,
             fixes=args.format in ("json", "sarif", "html") and
@@ -173,40 +174,6 @@ def _emit(text: str, output: str | None) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {output}: "
                          f"{exc.strerror or exc}") from None
-
-
-class _progress:
-    """A tqdm bar on stderr, only on an interactive terminal outside CI."""
-
-    def __init__(self, total: int):
-        self.total, self.bar = total, None
-
-    def __enter__(self):
-        if self.total and _interactive():
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                return None
-            try:
-                width, height = os.get_terminal_size(sys.stderr.fileno())
-            except (OSError, ValueError):
-                width = height = 0
-            # A terminal that reports no size (docker exec, some CI
-            # consoles) makes tqdm draw nothing: assume 80x24 there.
-            self.bar = tqdm(total=self.total, unit="file", leave=False,
-                            file=sys.stderr, desc="nova-secaudit",
-                            ncols=width or 80, nrows=height or 24)
-            return self.bar.update
-        return None
-
-    def __exit__(self, *exc_info):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _interactive() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI") and \
-        os.environ.get("TERM") != "dumb"
 
 
 def run_fix(args) -> int:

@@ -24,6 +24,7 @@ from nova_secaudit.docs import cwe_title, plain_text
 from nova_secaudit.engine import FixSafety
 from nova_secaudit.fixing import FixOptions, Summary, fix_paths, \
     fixable_codes
+from nova_secaudit.progress import Progress
 from nova_secaudit.rules import RULES_BY_CODE
 from nova_secaudit.settings import Settings
 
@@ -196,15 +197,19 @@ def _commit_rule(code: str, files: list[str], settings: Settings, args,
                  unreadable: set[str]) -> Summary:
     summary, changed, failed = Summary(), [], []
     options = FixOptions(codes=frozenset({code}), reuse_lock=args.reuse_lock)
-    for result in fix_paths(files, settings, options, args.jobs):
-        summary.add(result)
-        if result.changed:
-            changed.append(result.path)
-        elif result.error and result.parsed_by_libcst:
-            failed.append((result.path, result.error))  # its fix failed
-        elif result.error and result.path not in unreadable:
-            unreadable.add(result.path)
-            print(f"{result.path}: error: {result.error}", file=sys.stderr)
+    with Progress(len(files), f"nova-secaudit {code}") as advance:
+        for result in fix_paths(files, settings, options, args.jobs):
+            summary.add(result)
+            if advance:
+                advance(1)
+            if result.changed:
+                changed.append(result.path)
+            elif result.error and result.parsed_by_libcst:
+                failed.append((result.path, result.error))  # fix failed
+            elif result.error and result.path not in unreadable:
+                unreadable.add(result.path)
+                print(f"{result.path}: error: {result.error}",
+                      file=sys.stderr)
     if not changed:
         left = _unfixed(code, summary, failed)
         print(f"{code}: nothing fixed" + "".join(

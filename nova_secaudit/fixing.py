@@ -387,6 +387,7 @@ def run(args, settings: Settings) -> int:
     import sys
 
     from nova_secaudit.discovery import iter_python_files
+    from nova_secaudit.progress import Progress
 
     changes = {key: getattr(args, key) for key in
                ("max_workers", "max_backlog", "masker", "url_masker")
@@ -404,11 +405,15 @@ def run(args, settings: Settings) -> int:
             errors += 1
         else:
             files.append(path)
-    for result in fix_paths(files, settings, options, args.jobs):
-        summary.add(result)
-        errors += result.error is not None and not result.parsed_by_libcst
-        if result.diff:
-            sys.stdout.write(result.diff)
+    with Progress(len(files)) as advance:
+        for result in fix_paths(files, settings, options, args.jobs):
+            summary.add(result)
+            errors += result.error is not None and \
+                not result.parsed_by_libcst
+            if result.diff:
+                sys.stdout.write(result.diff)
+            if advance:
+                advance(1)
     report = sys.stderr if args.diff else sys.stdout
     for line in summary.lines(write):
         print(line, file=report)

@@ -134,9 +134,9 @@ def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
          ) -> Iterator[FileResult]:
     for result in map_in_order(_check_item, list(zip(paths, contents)),
                                (settings, fixes), jobs, _worker_died, chunk):
-        yield result
-        if progress:
+        if progress:  # before the yield: zip() never resumes the last
             progress(1)
+        yield result
 
 
 WORKER_DIED = "worker process died while checking this file"

@@ -167,7 +167,6 @@ def _run_on_tty(cwd, env):
 
 @pytest.mark.parametrize("ci", [None, "true"], ids=["tty", "tty-in-ci"])
 def test_progress_bar_only_on_an_interactive_terminal(corpus, tmp_path, ci):
-    pytest.importorskip("tqdm")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["TERM"] = "xterm"
     if ci:
