@@ -138,16 +138,14 @@ def run_check(args) -> int:
             print(f"{result.path}: error: {result.error}", file=sys.stderr)
             errors.append((result.path, result.error))
     if args.write_baseline:
-        written = baselines.write_baseline(args.write_baseline, (
-            pair for result in results
-            for pair in zip(result.findings, result.fingerprints)))
+        written = baselines.write_baseline(args.write_baseline, results)
         print(f"nova-secaudit: wrote {written} finding(s) to "
               f"{args.write_baseline}", file=sys.stderr)
         return EXIT_ERROR if errors else EXIT_CLEAN
     if accepted is not None:
         for result in results:
             keep = [accepted.is_new(fingerprint)
-                    for fingerprint in result.fingerprints]
+                    for fingerprint in accepted.fingerprints_of(result)]
             result.findings = [f for f, k in zip(result.findings, keep) if k]
             result.fingerprints = [p for p, k in
                                    zip(result.fingerprints, keep) if k]

@@ -154,3 +154,55 @@ def test_baseline_keeps_fixes_with_their_findings(tmp_path):
     diff = new["fix"]["diff"]
     assert "-    return futurist.ThreadPoolExecutor(None)\n" in diff
     assert "-    return futurist.ThreadPoolExecutor()\n" not in diff
+
+
+@pytest.fixture()
+def project(tmp_path):
+    root = tmp_path / "project"
+    (root / "nova" / "compute").mkdir(parents=True)
+    (root / "nova" / "compute" / "svc.py").write_text(BODY)
+    code, _, err = run_cli(root, "--write-baseline", "base.json", "nova")
+    assert code == 0, err
+    return root
+
+
+def test_baseline_paths_are_relative_to_the_baseline_file(project):
+    document = json.loads((project / "base.json").read_text())
+    assert document["version"] == 2
+    assert {e["path"] for e in document["findings"]} == {
+        "nova/compute/svc.py"}
+
+
+@pytest.mark.parametrize("cwd,baseline,target", [
+    (".", "base.json", "nova"),
+    ("nova", "../base.json", "."),
+    ("nova/compute", "../../base.json", "svc.py"),
+    ("..", "project/base.json", "project"),
+], ids=["root", "subdirectory", "file-from-its-folder", "parent"])
+def test_baseline_matches_from_any_working_directory(project, cwd, baseline,
+                                                     target):
+    where = (project / cwd).resolve()
+    assert run_cli(where, "--baseline", baseline, target)[:2] == (0, "")
+    # It still bites there: a new finding is reported.
+    svc = project / "nova" / "compute" / "svc.py"
+    svc.write_text(BODY + "\n\ndef make_c():\n"
+                   "    return futurist.GreenThreadPoolExecutor()\n")
+    code, out, _ = run_cli(where, "--baseline", baseline, target)
+    assert code == 1 and len(out.splitlines()) == 1
+    assert "svc.py:13:12: NSA101 " in out
+
+
+def test_version_1_baseline_is_still_read(tmp_path):
+    (tmp_path / "svc.py").write_text(BODY)
+    found, values = prints(BODY, "svc.py")  # cwd-relative, as v1 wrote
+    (tmp_path / "old.json").write_text(json.dumps({
+        "version": 1, "tool": "nova-secaudit", "findings": [
+            {"fingerprint": v, "code": f.code, "path": "svc.py",
+             "line": f.line, "message": f.message}
+            for f, v in zip(found, values)]}))
+    assert run_cli(tmp_path, "--baseline", "old.json", "svc.py")[:2] == \
+        (0, "")
+    assert run_cli(tmp_path, "--baseline", "old.json", ".")[:2] == (0, "")
+    # Its paths are relative to where it was written, as before.
+    assert run_cli(tmp_path.parent, "--baseline",
+                   f"{tmp_path.name}/old.json", tmp_path.name)[0] == 1
