@@ -3,6 +3,7 @@ suppression comments (only our CLI applies both noqa and pylint ones)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -163,3 +164,26 @@ def test_rules_and_explain(capsys):
     text = capsys.readouterr().out
     assert text.startswith("NSA401 timeout-without-cancel (CWE-400, CWE-404")
     assert "Why this is bad:" in text and "Bad (" in text
+
+
+# Zuul's tox role (zuul-jobs roles/tox/library/tox_parse_output.py) turns
+# lines matching this into inline Gerrit comments when the path is a file
+# of the project; lines starting with whitespace are skipped.
+ZUUL_PEP8_RE = re.compile(r"^(.*):(\d+):(\d+): (.*)$")
+
+
+def test_text_output_is_what_zuul_turns_into_gerrit_comments(tmp_path):
+    (tmp_path / "nova" / "compute").mkdir(parents=True)
+    (tmp_path / "nova" / "compute" / "manager.py").write_text(
+        "import futurist\n\n\ndef pool():\n"
+        "    return futurist.ThreadPoolExecutor()\n")
+    (tmp_path / "nova" / "utils.py").write_text(UNBOUNDED)
+    code, out, err = run_cli("check", "--no-cache", "nova", cwd=tmp_path)
+    assert (code, err) == (1, "")
+    comments = []
+    for line in out.splitlines():
+        path, row, col, message = ZUUL_PEP8_RE.match(line).groups()
+        assert (tmp_path / path).is_file() and not line[0].isspace()
+        comments.append((path, int(row), int(col), message.split()[0]))
+    assert comments == [("nova/utils.py", 3, 1, "NSA101"),
+                        ("nova/compute/manager.py", 5, 12, "NSA101")]

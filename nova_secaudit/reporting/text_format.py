@@ -1,5 +1,7 @@
 """flake8-style lines: ``path:line:col: CODE message`` (col 1-based, as
-flake8 prints it), then a one-line summary on the last line."""
+flake8 prints it) and nothing else, so tools that read flake8 output read
+ours: Zuul's tox role turns such lines (paths relative to the project root)
+into inline Gerrit comments on the files a change touches."""
 
 from __future__ import annotations
 
