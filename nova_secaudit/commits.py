@@ -50,10 +50,11 @@ def git(*args: str, cwd: str = ".", stdin: str | None = None) -> str:
     return done.stdout
 
 
-def checkout_root(cwd: str = ".") -> str:
-    """The top of the clean git checkout around ``cwd``."""
+def checkout_root(path: str = ".") -> str:
+    """The top of the clean git checkout holding ``path``."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path) or "."
     try:
-        root = git("rev-parse", "--show-toplevel", cwd=cwd).strip()
+        root = git("rev-parse", "--show-toplevel", cwd=folder).strip()
     except CommitError:
         raise CommitError("not inside a git checkout; --commit-per-rule "
                           "commits to the current branch") from None
@@ -65,20 +66,18 @@ def checkout_root(cwd: str = ".") -> str:
     return root
 
 
-def tracked(paths: list[str]) -> list[str]:
-    """The ``paths`` git tracks, in their order."""
+def tracked(paths: list[str], root: str) -> list[str]:
+    """The ``paths`` the checkout at ``root`` tracks, in their order."""
     if not paths:
         return []
-    known = set(git("ls-files", "-z", "--full-name", "--", *paths)
-                .split("\0"))
-    prefix = git("rev-parse", "--show-prefix").strip()
-    return [path for path in paths
-            if _repo_path(path, prefix) in known]
+    known = set(git("ls-files", "-z", "--full-name", "--",
+                    *map(os.path.realpath, paths), cwd=root).split("\0"))
+    return [path for path in paths if _in_checkout(path, root) in known]
 
 
-def _repo_path(path: str, prefix: str) -> str:
-    relative = os.path.normpath(os.path.relpath(path)).replace(os.sep, "/")
-    return prefix + relative
+def _in_checkout(path: str, root: str) -> str:
+    relative = os.path.relpath(os.path.realpath(path), root)
+    return relative.replace(os.sep, "/")
 
 
 def summary_line(rule) -> str:
@@ -152,7 +151,7 @@ def run(args, settings: Settings) -> int:
     from nova_secaudit.discovery import iter_python_files
 
     try:
-        checkout_root()
+        root = checkout_root(args.paths[0] if args.paths else ".")
         files, unreadable = [], set()
         for path, error in iter_python_files(args.paths):
             if error:
@@ -160,11 +159,12 @@ def run(args, settings: Settings) -> int:
                 unreadable.add(path)
             else:
                 files.append(path)
-        files = tracked(files)
+        files = tracked(files, root)
         codes = _codes(args, settings)
         left = Summary().not_fixable
         for code in codes:
-            summary = _commit_rule(code, files, settings, args, unreadable)
+            summary = _commit_rule(code, files, settings, args, unreadable,
+                                   root)
             left = summary.not_fixable  # the last pass counts the rest
         _report_by_hand(left, codes)
     except CommitError as exc:
@@ -194,7 +194,7 @@ def _codes(args, settings: Settings) -> list[str]:
 
 
 def _commit_rule(code: str, files: list[str], settings: Settings, args,
-                 unreadable: set[str]) -> Summary:
+                 unreadable: set[str], root: str) -> Summary:
     summary, changed, failed = Summary(), [], []
     options = FixOptions(codes=frozenset({code}), reuse_lock=args.reuse_lock)
     with Progress(len(files), f"nova-secaudit {code}") as advance:
@@ -215,10 +215,10 @@ def _commit_rule(code: str, files: list[str], settings: Settings, args,
         print(f"{code}: nothing fixed" + "".join(
             "\n" + line for line in left), file=sys.stderr)
         return summary
-    git("add", "--", *changed)
-    git("commit", "-q", "-F", "-",
+    git("add", "--", *map(os.path.realpath, changed), cwd=root)
+    git("commit", "-q", "-F", "-", cwd=root,
         stdin=commit_message(RULES_BY_CODE[code], summary, failed))
-    head = git("rev-parse", "--short", "HEAD").strip()
+    head = git("rev-parse", "--short", "HEAD", cwd=root).strip()
     print(f"{code}: committed {head}, "
           f"{_count(sum(summary.fixes.values()), 'fix', 'fixes')} in "
           f"{_count(len(changed), 'file')}", file=sys.stderr)

@@ -207,3 +207,14 @@ def test_every_summary_line_fits():
 
     for code in FIXABLE_CODES:
         assert len(summary_line(RULES_BY_CODE[code])) < 50
+
+
+def test_paths_name_the_checkout_wherever_the_run_starts(repo, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, _, err = fix_commit(elsewhere, str(repo / "nova" / "caches.py"))
+    assert code == 0, err
+    assert subjects(repo)[:2] == [
+        "Fix unsynchronized-check-then-act (NSA202)",
+        "Fix unbounded-executor (NSA101)"]
+    assert git(repo, "status", "--porcelain") == ""
