@@ -9,11 +9,14 @@ opt-in rule only when its full code is selected, as the CLI does.
 
 from __future__ import annotations
 
+import sys
+
 from nova_secaudit import __version__
 from nova_secaudit.engine import check
 from nova_secaudit.options import SHARED_OPTIONS, apply_options, option_name
 from nova_secaudit.rules import ALL_RULES
-from nova_secaudit.settings import ConfigError, Settings, load_settings
+from nova_secaudit.settings import (
+    ConfigError, Settings, check_codes, load_settings)
 
 
 class NovaSecAuditPlugin:
@@ -42,12 +45,16 @@ class NovaSecAuditPlugin:
     def parse_options(cls, options) -> None:
         values = {field: getattr(options, option_name(field).replace(
             "-", "_"), None) for field, _, _ in SHARED_OPTIONS}
-        try:
-            cls.settings = apply_options(load_settings("."), values)
-        except ConfigError as exc:
-            raise SystemExit(f"nova-secaudit: error: {exc}") from None
         named = {*(getattr(options, "select", None) or ()),
                  *(getattr(options, "extend_select", None) or ())}
+        try:
+            cls.settings = apply_options(load_settings("."), values)
+            check_codes(sorted(c for c in named if c.startswith("NSA")),
+                        "flake8 select")
+        except ConfigError as exc:
+            # One line and exit 2, as the CLI (SystemExit(text) exits 1).
+            print(f"nova-secaudit: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         cls.opted_in = frozenset(rule.code for rule in ALL_RULES
                                  if rule.code in named)
 

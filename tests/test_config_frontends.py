@@ -145,3 +145,27 @@ def test_selection_in_our_section_applies_to_every_front_end(
     (tmp_path / "tox.ini").write_text(
         "[nova-secaudit]\nexecutor-factories = nova.utils.create_executor\n")
     assert FACTORY_FINDING in findings(front_end, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["select-no-rule", "misspelt-section",
+                                  "bool-max-workers"])
+def test_flake8_refuses_silently_wrong_input_with_exit_two(tmp_path, case):
+    (tmp_path / "svc.py").write_text(SOURCE)
+    args, expected = ["svc.py"], ""
+    if case == "select-no-rule":
+        args = ["--select=E,NSA999", "svc.py"]
+        expected = ("nova-secaudit: error: flake8 select: 'NSA999' matches "
+                    "no rule (see 'nova-secaudit rules')\n")
+    elif case == "misspelt-section":
+        (tmp_path / "tox.ini").write_text("[nova_secaudit]\nselect = NSA1\n")
+        expected = (f"nova-secaudit: error: {tmp_path / 'tox.ini'}: section "
+                    "[nova_secaudit] is not read; did you mean "
+                    "[nova-secaudit]?\n")
+    else:
+        (tmp_path / "pyproject.toml").write_text(
+            "[tool.nova-secaudit]\nmax-workers = true\n")
+        expected = (f"nova-secaudit: error: {tmp_path / 'pyproject.toml'}: "
+                    "max-workers: bad value True: expected a whole number\n")
+    done = subprocess.run([sys.executable, "-m", "flake8", *args],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", expected)
