@@ -85,9 +85,10 @@ def summary_line(rule) -> str:
     return line if len(line) < SUMMARY_LIMIT else f"Fix {rule.code} findings"
 
 
-def commit_message(rule, summary: Summary,
-                   failed: list[tuple[str, str]] = ()) -> str:
-    """The OpenStack-style message for one rule's commit."""
+def commit_message(rule, summary: Summary, failed: list[tuple[str, str]],
+                   root: str) -> str:
+    """The OpenStack-style message for one rule's commit; paths are
+    relative to ``root``, the top of the checkout."""
     doc = rule.doc_sections()
     fixed = sum(summary.fixes.values())
     what = (f"nova-secaudit {rule.code} ({rule.symbol}) "
@@ -102,7 +103,7 @@ def commit_message(rule, summary: Summary,
     ]
     body = [textwrap.fill(text, WIDTH, break_on_hyphens=False)
             for text in paragraphs]
-    left = _unfixed(rule.code, summary, failed)
+    left = _unfixed(rule.code, summary, failed, root)
     if left:
         body.append("\n".join(left))
     else:
@@ -113,8 +114,8 @@ def commit_message(rule, summary: Summary,
     return summary_line(rule) + "\n\n" + "\n\n".join(body) + "\n"
 
 
-def _unfixed(code: str, summary: Summary,
-             failed: list[tuple[str, str]]) -> list[str]:
+def _unfixed(code: str, summary: Summary, failed: list[tuple[str, str]],
+             root: str) -> list[str]:
     left = [(path, line, reason) for path, line, found, reason
             in summary.skipped_fixes if found == code]
     left += [(path, 0, reason) for path, reason in failed]
@@ -122,7 +123,7 @@ def _unfixed(code: str, summary: Summary,
         return []
     by_reason: dict[str, list[str]] = defaultdict(list)
     for path, line, reason in left:
-        path = os.path.relpath(path)
+        path = _in_checkout(path, root)
         by_reason[reason].append(f"{path}:{line}" if line else path)
     out = [f"Left unfixed ({len(left)}), for a human to judge:"]
     for reason, places in sorted(by_reason.items(),
@@ -211,13 +212,13 @@ def _commit_rule(code: str, files: list[str], settings: Settings, args,
                 print(f"{result.path}: error: {result.error}",
                       file=sys.stderr)
     if not changed:
-        left = _unfixed(code, summary, failed)
+        left = _unfixed(code, summary, failed, root)
         print(f"{code}: nothing fixed" + "".join(
             "\n" + line for line in left), file=sys.stderr)
         return summary
     git("add", "--", *map(os.path.realpath, changed), cwd=root)
     git("commit", "-q", "-F", "-", cwd=root,
-        stdin=commit_message(RULES_BY_CODE[code], summary, failed))
+        stdin=commit_message(RULES_BY_CODE[code], summary, failed, root))
     head = git("rev-parse", "--short", "HEAD", cwd=root).strip()
     print(f"{code}: committed {head}, "
           f"{_count(sum(summary.fixes.values()), 'fix', 'fixes')} in "
