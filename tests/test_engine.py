@@ -19,14 +19,14 @@ TWO_DEFECTS = ("import futurist\n"
     (Settings(), "NSA101", True),
     (Settings(), "NSA102", False),  # opt-in
     (Settings(select=("NSA102",)), "NSA102", True),
-    (Settings(select=("NSA1",)), "NSA102", True),
+    (Settings(select=("NSA1",)), "NSA102", False),  # needs its full code
     (Settings(select=("NSA4",)), "NSA101", False),
     (Settings(ignore=("NSA1",)), "NSA101", False),
     (Settings(select=("NSA101",), ignore=("NSA1",)), "NSA101", True),
     (Settings(select=("NSA1",), ignore=("NSA101",)), "NSA101", False),
     (Settings(per_file_ignores=(("tests/*", ("NSA101",)),)), "NSA101", True),
 ], ids=["default-on", "opt-in-off", "opt-in-selected",
-        "opt-in-by-family-prefix", "not-selected", "ignored",
+        "opt-in-not-by-family-prefix", "not-selected", "ignored",
         "longer-select-wins", "longer-ignore-wins", "per-file-other-path"])
 def test_selection(settings, code, enabled):
     assert settings.is_enabled(code, code != "NSA102", "nova/a.py") is enabled
