@@ -218,3 +218,44 @@ def test_paths_name_the_checkout_wherever_the_run_starts(repo, tmp_path):
         "Fix unsynchronized-check-then-act (NSA202)",
         "Fix unbounded-executor (NSA101)"]
     assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_series_on_nova_equals_one_fix_run(tmp_path):
+    """Nova 34.0.0's service code as a throwaway repository: the series
+    holds exactly what one plain ``fix`` run writes, one rule per commit,
+    every message in form."""
+    import shutil
+
+    from nova_secaudit.releases import package_dir
+
+    source = package_dir("nova", "34.0.0")
+    copies = []
+    for name in ("series", "plain"):
+        root = tmp_path / name
+        shutil.copytree(source, root / "nova",
+                        ignore=shutil.ignore_patterns("tests"))
+        copies.append(root)
+    series, plain = copies
+    git(series, "init", "-q")
+    git(series, "config", "user.email", "dev@example.org")
+    git(series, "config", "user.name", "Dev")
+    git(series, "add", "-A")
+    git(series, "commit", "-qm", "nova 34.0.0 service code")
+    code, _, err = fix_commit(series, "--jobs", "2", "nova")
+    assert code == 0, err
+    done = subprocess.run(
+        [sys.executable, "-m", "nova_secaudit.cli", "fix", "--jobs", "2",
+         "nova"], cwd=plain, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    changed = git(series, "diff", "--name-only", "HEAD~1", "HEAD")
+    assert changed  # the series is not empty
+    for path in git(series, "ls-files").splitlines():
+        assert (series / path).read_bytes() == \
+            (plain / path).read_bytes(), path
+    for subject in subjects(series)[:-1]:
+        assert len(subject) < 50 and subject.startswith("Fix ")
+        message = git(series, "log", "-1", "--format=%B",
+                      f"--grep={subject}", "--fixed-strings")
+        assert all(len(line) <= 72 for line in message.splitlines()[2:])
