@@ -23,7 +23,7 @@ from collections import defaultdict
 from nova_secaudit.docs import cwe_title, plain_text
 from nova_secaudit.engine import FixSafety
 from nova_secaudit.fixing import FixOptions, Summary, fix_paths, \
-    fixable_codes
+    fixable_codes, with_fix_arguments
 from nova_secaudit.progress import Progress
 from nova_secaudit.rules import RULES_BY_CODE
 from nova_secaudit.settings import Settings
@@ -151,6 +151,7 @@ def run(args, settings: Settings) -> int:
     be read."""
     from nova_secaudit.discovery import iter_python_files
 
+    settings = with_fix_arguments(settings, args)
     try:
         root = checkout_root(args.paths[0] if args.paths else ".")
         files, unreadable = [], set()

@@ -381,6 +381,14 @@ def _positive(value: str) -> int:
     return number
 
 
+def with_fix_arguments(settings: Settings, args) -> Settings:
+    """``settings`` with the fix options given on the command line."""
+    changes = {key: getattr(args, key) for key in
+               ("max_workers", "max_backlog", "masker", "url_masker")
+               if getattr(args, key, None) is not None}
+    return settings.replace(**changes) if changes else settings
+
+
 def run(args, settings: Settings) -> int:
     """The ``fix`` subcommand: exit 0 done, 1 ``--check`` found work,
     2 a file could not be read or fixed."""
@@ -389,11 +397,7 @@ def run(args, settings: Settings) -> int:
     from nova_secaudit.discovery import iter_python_files
     from nova_secaudit.progress import Progress
 
-    changes = {key: getattr(args, key) for key in
-               ("max_workers", "max_backlog", "masker", "url_masker")
-               if getattr(args, key, None) is not None}
-    if changes:
-        settings = settings.replace(**changes)
+    settings = with_fix_arguments(settings, args)
     write = not (args.diff or args.check)
     options = FixOptions(codes=fixable_codes(settings), write=write,
                          diff=args.diff, reuse_lock=args.reuse_lock)

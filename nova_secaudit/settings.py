@@ -207,6 +207,10 @@ def _check_factory_spec(spec: str, where: str) -> None:
                           "a keyword name or a position")
 
 
+# Our section: [tool.nova-secaudit] in pyproject.toml, else [nova-secaudit].
+SECTION = "nova-secaudit"
+
+
 def _read_pyproject(path: Path) -> dict | None:
     with path.open("rb") as stream:
         try:
@@ -230,9 +234,6 @@ def _read_ini(path: Path) -> dict | None:
     if not parser.has_section(SECTION):
         return None
     return dict(parser.items(SECTION))
-
-
-SECTION = "nova-secaudit"
 
 
 def _refuse_misspelt(path: Path, names, prefix: str) -> None:

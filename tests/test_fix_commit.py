@@ -135,6 +135,13 @@ def test_committed_fix_holds_under_threads(repo):
     seen[0].shutdown()
 
 
+def test_fix_options_apply_to_the_series(repo):
+    code, _, err = fix_commit(repo, "--max-workers", "4", "nova/caches.py")
+    assert code == 0, err
+    assert "ThreadPoolExecutor(max_workers=4)" in git(
+        repo, "show", "HEAD~1", "--format=")
+
+
 def test_dirty_tree_is_refused(repo):
     (repo / "nova" / "api.py").write_text(LEAKY + "# local edit\n")
     code, out, err = fix_commit(repo, ".")
