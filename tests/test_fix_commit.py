@@ -266,3 +266,15 @@ def test_series_on_nova_equals_one_fix_run(tmp_path):
         message = git(series, "log", "-1", "--format=%B",
                       f"--grep={subject}", "--fixed-strings")
         assert all(len(line) <= 72 for line in message.splitlines()[2:])
+
+
+def test_rejecting_hook_stops_the_series(repo):
+    hook = repo / ".git" / "hooks" / "commit-msg"
+    hook.write_text("#!/bin/sh\necho 'Change-Id missing' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    code, _, err = fix_commit(repo, ".")
+    assert code == 2
+    assert err.splitlines()[-1] == \
+        "nova-secaudit: error: git commit: Change-Id missing"
+    assert subjects(repo) == ["Initial import"]
+    assert git(repo, "diff", "--cached", "--name-only") == "nova/caches.py\n"
