@@ -224,21 +224,66 @@ def call(fn):
         LOG.error('failed: %s', e.format_message())
         raise
 """,
-    "NSA302-not-exc-info-on-broad-catch": """
+    "NSA302-exception-method-inside-save-and-reraise": """
 def spawn(driver, instance):
     try:
         driver.spawn(instance)
     except Exception:
         with excutils.save_and_reraise_exception():
-            LOG.exception('Instance failed to spawn', instance=instance)
+            LOG.exception('Instance failed to spawn', instance=instance)  # expect: NSA302
 """,
-    "NSA302-not-translated-to-new-exception": """
+    "NSA302-raw-text-then-new-exception": """
 def show(fn):
     try:
         return fn()
     except Exception as e:
-        LOG.error('unexpected: %s', e)
+        LOG.error('unexpected: %s', e)  # expect: NSA302
         raise webob.exc.HTTPInternalServerError()
+""",
+    "NSA302-project-exception-text": """
+def show(fn):
+    try:
+        return fn()
+    except exception.InstanceNotFound as e:
+        LOG.warning('gone: %s', e)  # expect: NSA302
+        raise webob.exc.HTTPNotFound()
+""",
+    "NSA302-log-return-on-one-path-raise-on-other-path": """
+def call(fn, retries):
+    try:
+        return fn()
+    except KeyError as e:
+        if retries:
+            LOG.warning('retrying: %s', e)  # expect: NSA302
+            if retries > 3:
+                LOG.error('giving up: %s', e)  # expect: NSA302
+                raise
+            return None
+        raise
+""",
+    "NSA302-not-log-then-return-in-loop-branch": """
+def call(fns):
+    for fn in fns:
+        try:
+            return fn()
+        except Exception:
+            if fn is fns[-1]:
+                LOG.exception('last one failed')
+                return None
+            raise
+""",
+    "NSA302-not-nested-return-after-log": """
+def call(fn, quiet):
+    try:
+        return fn()
+    except Exception as e:
+        if not quiet:
+            try:
+                LOG.error('failed: %s', e)
+            finally:
+                pass
+            return False
+        raise
 """,
     "NSA302-not-reraise-switched-off": """
 def call(fn):
@@ -363,7 +408,7 @@ def show(fn):
     try:
         return fn()
     except Exception:
-        LOG.exception('Unexpected API error')
+        LOG.exception('Unexpected API error')  # expect: NSA302
         raise webob.exc.HTTPInternalServerError(
             explanation='Unexpected API Error')
 """,

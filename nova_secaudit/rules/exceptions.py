@@ -28,7 +28,8 @@ import re
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
     DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
-    first_leaky_handlers, leaky_spans, statements_in_leaky_spans,
+    first_handlers, first_leaky_handlers, leaky_spans,
+    statements_in_leaky_spans,
     has_exc_info_names, holds_exception_object,
     is_own_text, may_carry, original_type_wrap, raw_text_source,
     reraises_after, set_parents)
@@ -316,22 +317,21 @@ class RawExceptionLoggedThenReraised(Rule):
         NSA502). Safe. For ``.exception()``/``exc_info`` only a hint: log
         the traceback once, where the exception is finally handled.
     Known limits:
-        Only exceptions that may carry connection details count: broad
-        catches (Exception, BaseException, bare, a tuple with one) and
-        driver exceptions; a project or builtin exception's text is the
-        project's own message. ``.exception()``/``exc_info`` alone is
-        flagged only for driver exceptions: on a broad catch inside
-        ``save_and_reraise_exception`` it is Nova's idiom (about 40 sites in
-        nova 34.0.0), kept because the RPC layer's own log lacks the
-        ``instance=`` context, and a Nova reviewer would not take the
-        change. A new exception raised without ``from`` translates the
-        error rather than re-raising it: the log line is then the only
-        record of the original and is not flagged.
-        Debug level is not flagged. A handler counts as re-raising at a
-        logging call when a ``raise``/``six.reraise`` can run after it in
-        the handler, or the call sits in ``with
+        Whatever the handler caught (RULES.md): a project exception's text
+        may quote a driver's. Two shapes, named by the message: raw text
+        (``e``, ``str(e)``, ``e.args``, ``traceback.format_exc()``, through
+        simple assignments) at info or above, and the traceback
+        (``.exception()``, ``exc_info=True``) logged here and again by the
+        caller; Nova's ``LOG.exception`` inside
+        ``save_and_reraise_exception`` is the second shape and is flagged:
+        let a baseline absorb the existing ones. Re-raising is any
+        ``raise`` (a new exception chains the caught one as its context),
+        ``six.reraise``, or the logging call sitting in ``with
         excutils.save_and_reraise_exception():`` whose body never sets
-        ``reraise = False``.
+        ``reraise = False``. Decided per path: the raise must be able to
+        run after the logging call, not in the other branch of an ``if``
+        and not after a ``return`` that follows the call. Debug level is
+        not flagged; a level given as a variable is not judged.
     """
 
     code = "NSA302"
@@ -339,8 +339,7 @@ class RawExceptionLoggedThenReraised(Rule):
     trigger = ("except",)
     symbol = "raw-exception-logged-then-reraised"
     cwe = (532, 209)
-    message = ("{what} logged at {level} and re-raised (CWE-532); mask it "
-               "or log once")
+    message = "{what} logged at {level} and re-raised (CWE-532); {advice}"
     fix = FixSafety.SAFE
     bad = (
         Example(
@@ -392,6 +391,48 @@ class RawExceptionLoggedThenReraised(Rule):
             "        LOG.error(traceback.format_exc())\n"
             "        raise\n",
             name="format-exc"),
+        Example(
+            "from oslo_log import log as logging\n"
+            "from oslo_utils import excutils\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def spawn(driver, instance):\n"
+            "    try:\n"
+            "        driver.spawn(instance)\n"
+            "    except Exception:\n"
+            "        with excutils.save_and_reraise_exception():\n"
+            "            LOG.exception('Instance failed to spawn',\n"
+            "                          instance=instance)\n",
+            name="exception-method-inside-save-and-reraise"),
+        Example(
+            "import logging\n\nfrom nova import exception\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except exception.InstanceNotFound as e:\n"
+            "        LOG.warning('gone: %s', e)\n"
+            "        raise\n",
+            name="project-exception-text"),
+        Example(
+            "import logging\n\nimport webob.exc\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except ValueError:\n"
+            "        LOG.error('bad value', exc_info=True)\n"
+            "        raise webob.exc.HTTPBadRequest()\n",
+            name="exc-info-then-new-exception"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, retry):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except OSError as e:\n"
+            "        if retry:\n"
+            "            LOG.warning('giving up: %s', e)\n"
+            "        raise\n",
+            name="raise-after-conditional-log"),
         Example(
             "import requests\n\n\n"
             "class Worker:\n"
@@ -464,45 +505,44 @@ class RawExceptionLoggedThenReraised(Rule):
             "        raise\n",
             name="generic-message"),
         Example(
-            "import logging\n\nimport webob.exc\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
-            "def show(fn):\n"
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, retry):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        if retry:\n"
+            "            LOG.warning('retry later: %s', e)\n"
+            "            return None\n"
+            "        raise\n",
+            name="logged-then-returned-on-that-path"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, strict):\n"
             "    try:\n"
             "        return fn()\n"
             "    except Exception:\n"
-            "        LOG.exception('Unexpected API error')\n"
-            "        raise webob.exc.HTTPInternalServerError()\n",
-            name="translated-to-new-exception"),
+            "        if strict:\n"
+            "            raise\n"
+            "        else:\n"
+            "            LOG.exception('ignored')\n",
+            name="raise-in-the-other-branch"),
         Example(
-            "from oslo_log import log as logging\n"
-            "from oslo_utils import excutils\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
-            "def spawn(driver, instance):\n"
-            "    try:\n"
-            "        driver.spawn(instance)\n"
-            "    except Exception:\n"
-            "        with excutils.save_and_reraise_exception():\n"
-            "            LOG.exception('Instance failed to spawn',\n"
-            "                          instance=instance)\n",
-            name="exception-method-on-broad-catch-is-the-nova-idiom"),
-        Example(
-            "import logging\n\nfrom nova import exception\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
+            "from nova import exception\nfrom oslo_log import log\n\n"
+            "LOG = log.getLogger(__name__)\n\n\n"
             "def call(fn):\n"
             "    try:\n"
             "        return fn()\n"
-            "    except exception.InstanceNotFound as e:\n"
-            "        LOG.warning('gone: %s', e)\n"
+            "    except exception.Invalid as e:\n"
+            "        LOG.info('invalid: %s', e.format_message())\n"
             "        raise\n",
-            name="specific-project-exception"),
+            name="format-message-is-not-raw"),
     )
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
-        owner = _owner_after_leaky_handler(node, facts)
-        if owner is None or facts.source is not None and \
-                not _LOG_CALL.search("\n".join(
-                    facts.lines[node.lineno - 1:node.end_lineno])):
+        if facts.source is not None and not _LOG_CALL.search("\n".join(
+                facts.lines[node.lineno - 1:node.end_lineno])):
             return
+        owner = _owner(node, facts)
         # Collect first: the walk sets a node's children's parents only
         # after yielding it, and the checks below ask for ancestors.
         calls = [call for call in walk_local(node)
@@ -525,18 +565,15 @@ class RawExceptionLoggedThenReraised(Rule):
             kw.arg == "exc_info" and not (
                 isinstance(kw.value, ast.Constant) and not kw.value.value)
             for kw in node.keywords)
-        # The traceback alone is flagged for driver exceptions only (see
-        # Known limits); with raw text, the fix data still says it is there.
-        exc_info = logs_traceback and catch_kind(handler, facts) == "driver"
         arguments = node.args[1:] if method == "log" else node.args
         texts = list(arguments) + [kw.value for kw in node.keywords
                                    if kw.arg not in NON_TEXT_KEYWORDS and
                                    kw.arg is not None]
-        start = facts.memo(first_leaky_handlers)[id(owner)]
+        start = facts.memo(first_handlers)[id(owner)]
         raw = []
         if any(may_carry(t, owner, start, facts) for t in texts):
             raw = self._raw_parts(texts, node, owner, facts)
-        if not raw and not exc_info:
+        if not raw and not logs_traceback:
             return
         fix_data = {}
         if raw:
@@ -548,16 +585,22 @@ class RawExceptionLoggedThenReraised(Rule):
                             raw_args=";".join(map(_position, raw)))
         if logs_traceback:
             fix_data["exc_info"] = "1"
-        what = ast.unparse(raw[0]) if raw else "the traceback"
-        if len(what) > 20:
-            what = "raw exception text"
-        yield self.finding(node, facts, what=what,
-                           level=_LEVEL_NAMES.get(level, str(level)),
-                           fix_data=fix_data)
+        level_name = _LEVEL_NAMES.get(level, str(level))
+        if raw:
+            what = ast.unparse(raw[0])
+            if len(what) > 20:
+                what = "exception text"
+            what = f"raw {what}"
+            advice = "mask it or log once"
+        else:
+            what = "traceback"
+            advice = "logged twice, log it once at the caller"
+        yield self.finding(node, facts, what=what, level=level_name,
+                           advice=advice, fix_data=fix_data)
 
     @staticmethod
     def _raw_parts(texts, call, owner, facts) -> list[ast.AST]:
-        flow = exception_flow(owner, facts)
+        flow = exception_flow(owner, facts, any_catch=True)
         return [part for text in texts
                 for part in flow.raw_parts(text, call)]
 
