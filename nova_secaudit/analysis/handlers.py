@@ -489,17 +489,23 @@ def holds_exception_object(expr: ast.AST, facts) -> bool:
         return False
     if caught_exception(expr, facts) is not None:
         return True
-    position = (expr.lineno, expr.col_offset)
-    func = enclosing_function(expr)
-    latest = None
-    for assign in facts.memo(_assignments_in, func):
-        if (assign.lineno, assign.col_offset) >= position:
-            break
-        if any(isinstance(t, ast.Name) and t.id == expr.id
-               for t in assign.targets):
-            latest = assign
+    latest = latest_assignment(expr, facts)
     return latest is not None and isinstance(latest.value, ast.Name) and \
         caught_exception(set_parents(latest).value, facts) is not None
+
+
+def latest_assignment(name: ast.Name, facts) -> ast.Assign | None:
+    """The last plain assignment to ``name`` before it in its function
+    (source order, not paths)."""
+    position = (name.lineno, name.col_offset)
+    latest = None
+    for assign in facts.memo(_assignments_in, enclosing_function(name)):
+        if (assign.lineno, assign.col_offset) >= position:
+            break
+        if any(isinstance(t, ast.Name) and t.id == name.id
+               for t in assign.targets):
+            latest = assign
+    return latest
 
 
 def _assignments_in(facts, func) -> list[ast.Assign]:

@@ -27,10 +27,11 @@ import re
 
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
-    DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
+    catch_kind, enclosing_handlers, exception_flow,
     first_handlers, first_leaky_handlers, leaky_spans,
     statements_in_leaky_spans,
-    has_exc_info_names, holds_exception_object,
+    handlers_by_function, has_exc_info_names, holds_exception_object,
+    latest_assignment,
     is_own_text, may_carry, original_type_wrap, raw_text_source,
     reraises_after, set_parents)
 from nova_secaudit.analysis.functions import walk, walk_local
@@ -92,24 +93,6 @@ def _flow_for(node: ast.stmt, exprs, facts):
     return exception_flow(owner, facts)
 
 
-def _shown_to_users(exception_class: ast.AST, facts) -> bool:
-    """Whether the project shows this exception's message to API users:
-    webob HTTP errors and the project's own exceptions (its package, or a
-    module named ``exception(s)`` outside the driver libraries; Nova's
-    ``exception_to_dict`` and API fault wrapper show only those, a
-    builtin's or library's text is replaced by its class name)."""
-    qualified = facts.qualified_name(exception_class)
-    if qualified is None or qualified.startswith(("builtins.",) +
-                                                 DRIVER_PREFIXES):
-        return False
-    if qualified.startswith(WEBOB_HTTP):
-        return True
-    parts = qualified.split(".")
-    own = facts.imports.module_name.partition(".")[0]
-    return bool(own) and parts[0] == own or \
-        bool({"exception", "exceptions"} & set(parts[:-1]))
-
-
 def _may_rebuild(func: ast.AST, facts) -> bool:
     """Cheap shape test before :func:`original_type_wrap`."""
     if isinstance(func, ast.Call):
@@ -117,6 +100,43 @@ def _may_rebuild(func: ast.AST, facts) -> bool:
     if isinstance(func, ast.Attribute):
         return func.attr == "__class__"
     return isinstance(func, ast.Name) and has_exc_info_names(facts)
+
+
+def _result_carries(value: ast.AST, at: ast.stmt, flow) -> bool:
+    """A returned value carries the text: itself, or a container or an
+    object built from it (``Result(code, details=msg)``: a call of a
+    CapWords class)."""
+    if flow.carries(value, at):
+        return True
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return any(_result_carries(v, at, flow) for v in value.elts)
+    if isinstance(value, ast.Dict):
+        return any(_result_carries(v, at, flow) for v in value.values)
+    if isinstance(value, ast.Call):
+        callee = dotted_name(value.func) or ""
+        if callee.rpartition(".")[2][:1].isupper():
+            return any(_result_carries(v, at, flow)
+                       for v in value.args +
+                       [kw.value for kw in value.keywords])
+    return False
+
+
+def _caught_what(node: ast.AST, facts) -> str:
+    """How the message names the exception whose text leaks: by the
+    innermost broad or driver handler around ``node``, else (the text
+    reached it through an assignment) by every such handler of its
+    function."""
+    kinds = [kind for kind in (catch_kind(h, facts)
+                               for h in enclosing_handlers(node)) if kind]
+    if kinds:
+        kinds = kinds[:1]
+    else:
+        kinds = [kind for kind in (
+            catch_kind(h, facts) for h in handlers_by_function(facts).get(
+                id(_owner(node, facts)), ())) if kind]
+    if kinds and set(kinds) == {"driver"}:
+        return "driver exception"
+    return "broadly caught exception"
 
 
 def _position(expr: ast.AST) -> str:
@@ -620,21 +640,22 @@ class ExceptionDetailToCaller(Rule):
         ``e.format_message()``, or return a generic message and log the
         detail (masked) for operators.
     Known limits:
-        A raised exception is a sink only when users see its message: webob
-        HTTP errors and the project's own exceptions (its package, or a
-        module named ``exception``/``exceptions`` outside the driver
-        libraries). Nova's fault handling shows a builtin's or library's
-        exception to users by class name only (``exception_to_dict``, the
-        API fault wrapper), so ``raise RuntimeError(str(e))`` or
-        ``raise db_exc.DBError(e)`` is not flagged. A project exception
-        that ignores the argument in its message, or an internal wrapper
-        that is unwrapped before it reaches anyone, is still flagged, as is
-        one raised where only operators see it (service start-up, periodic
-        tasks, nova-manage): the sink is not traced that far. Values flow
-        only through assignments in the same function. Builtins other than
-        Exception/BaseException, project exceptions and uses narrowed by
-        ``isinstance(e, <specific>)`` are not flagged; returning the
-        exception object itself is not text and is not flagged.
+        Sinks per RULES.md: a raised exception's arguments of any type
+        (builtins, library and ``type(e)(...)`` included: the caller may
+        show or store its text), also built first (``ex =
+        Failure(reason=str(exc)); raise ex``); a webob HTTP error's
+        explanation wherever it is built; a returned value, also a
+        container or an object built from it (``return Result(code,
+        details=msg)``, a call of a CapWords class); a response body.
+        Values flow through simple assignments and string building in the
+        same function (``%``, f-strings, ``.format``, ``join``,
+        ``re.sub``); a helper's return value is not followed. Whether the
+        raised exception finally reaches a tenant (rather than the
+        operator of nova-manage or a periodic task) is not traced.
+        Builtins other than Exception/BaseException, project exceptions,
+        ``e.format_message()`` and uses narrowed by ``isinstance(e,
+        <specific>)`` are not flagged; the exception object itself
+        (returned or raised again) is not text and is not flagged.
     """
 
     code = "NSA303"
@@ -642,8 +663,8 @@ class ExceptionDetailToCaller(Rule):
     trigger = ("except",)
     symbol = "exception-detail-to-caller"
     cwe = (209,)
-    message = ("text of a broadly caught exception reaches the caller via "
-               "{sink} (CWE-209); use a generic message")
+    message = ("text of a {caught} reaches the caller via {sink} "
+               "(CWE-209); use a generic message")
     fix = FixSafety.NONE
     bad = (
         Example(
@@ -671,6 +692,49 @@ class ExceptionDetailToCaller(Rule):
             "    except (IOError, Exception) as ex:\n"
             "        raise exception.VolumeAttachFailed(reason=str(ex))\n",
             name="tuple-with-exception-into-reason"),
+        Example(
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise ValueError('call failed: %s' % str(e))\n",
+            name="builtin-raised-with-broad-text"),
+        Example(
+            "class ClientError(Exception):\n"
+            "    pass\n\n\n"
+            "def call(fn, target):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except BaseException as ex:\n"
+            "        raise ClientError(target, ex)\n",
+            name="exception-as-positional-argument"),
+        Example(
+            "from nova import exception\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as exc:\n"
+            "        ex = exception.Failure(reason=str(exc))\n"
+            "        raise ex\n",
+            name="exception-built-then-raised"),
+        Example(
+            "import collections\n\n"
+            "Result = collections.namedtuple('Result', 'code details')\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return Result(0, fn())\n"
+            "    except Exception as e:\n"
+            "        msg = ', '.join(['failed', str(e)])\n"
+            "        return Result(500, details=msg)\n",
+            name="result-object-returned"),
+        Example(
+            "import re\n\nfrom oslo_db import exception as db_exc\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except db_exc.DBError as e:\n"
+            "        return re.sub('\\s+', ' ', str(e))\n",
+            name="driver-text-through-re-sub"),
     )
     good = (
         Example(
@@ -725,21 +789,42 @@ class ExceptionDetailToCaller(Rule):
             "    except Exception as e:\n"
             "        return e\n",
             name="exception-object-returned"),
+        Example(
+            "import webob.exc\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise webob.exc.HTTPServerError('failed') from e\n",
+            name="chained-with-generic-message"),
+        Example(
+            "def call(fn, log):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        log(e)\n"
+            "        return Result(500, details=len(str(e)))\n",
+            name="derived-length-in-result"),
     )
 
     def _check_raise(self, node: ast.Raise, facts):
-        exc = node.exc
-        if not isinstance(exc, ast.Call):
-            return
-        flow = _flow_for(node, [exc], facts)
-        if flow is None or original_type_wrap(exc, facts) is not None:
-            return
-        if _shown_to_users(exc.func, facts):
-            values = list(exc.args) + [kw.value for kw in exc.keywords]
-            if any(flow.carries(v, node) for v in values):
-                yield self.finding(node, facts, sink=self._sink(exc, facts))
+        built, at = set_parents(node).exc, node
+        if isinstance(built, ast.Name):
+            # ``ex = Failure(reason=str(exc)); raise ex``
+            assign = latest_assignment(built, facts)
+            if assign is None:
                 return
-        yield from self._http_sinks(exc, node, flow, facts)
+            built, at = set_parents(assign).value, assign
+        if not isinstance(built, ast.Call):
+            return
+        flow = _flow_for(node, [built], facts)
+        if flow is None:
+            return
+        values = list(built.args) + [kw.value for kw in built.keywords]
+        if any(flow.carries(v, at) for v in values):
+            yield self._finding(node, facts, self._sink(built, facts))
+            return
+        yield from self._http_sinks(built, at, flow, facts)
 
     def _check_return(self, node: ast.Return, facts):
         value = node.value
@@ -751,8 +836,12 @@ class ExceptionDetailToCaller(Rule):
         found = list(self._http_sinks(value, node, flow, facts))
         if found:
             yield from found
-        elif flow.carries(value, node):
-            yield self.finding(node, facts, sink="a returned value")
+        elif _result_carries(value, node, flow):
+            yield self._finding(node, facts, "a returned value")
+
+    def _finding(self, node: ast.AST, facts, sink: str):
+        return self.finding(node, facts, sink=sink,
+                            caught=_caught_what(node, facts))
 
     def visit_Module(self, node: ast.Module, facts):
         # One loop per statement kind instead of a dispatch per statement,
@@ -760,7 +849,7 @@ class ExceptionDetailToCaller(Rule):
         if not facts.memo(leaky_spans):
             return
         for raise_ in statements_in_leaky_spans(facts, ast.Raise):
-            if raise_.exc.__class__ is ast.Call:
+            if raise_.exc.__class__ in (ast.Call, ast.Name):
                 yield from self._check_raise(raise_, facts)
         for return_ in statements_in_leaky_spans(facts, ast.Return):
             value = return_.value
@@ -797,7 +886,7 @@ class ExceptionDetailToCaller(Rule):
                 if receiver and set(name_tokens(
                         receiver.rpartition(".")[2])) & RESPONSE_TOKENS and \
                         flow.carries(value, node):
-                    yield self.finding(node, facts, sink="a response body")
+                    yield self._finding(node, facts, "a response body")
                     return
 
     @staticmethod
@@ -820,7 +909,7 @@ class ExceptionDetailToCaller(Rule):
             values = call.args[:1] + [kw.value for kw in call.keywords
                                       if kw.arg in HTTP_TEXT_KEYWORDS]
             if any(flow.carries(v, at) for v in values):
-                yield self.finding(call, facts, sink="an HTTP explanation")
+                yield self._finding(call, facts, "an HTTP explanation")
                 return
 
 
