@@ -272,6 +272,28 @@ def call(fns):
                 return None
             raise
 """,
+    "NSA302-not-continue-to-outer-loop-after-log": """
+def bind(ports, client):
+    for port in ports:
+        try:
+            client.activate(port)
+        except KeyError:
+            if port.active:
+                LOG.warning('already active: %s', port, exc_info=True)
+                continue
+            raise
+""",
+    "NSA302-continue-of-loop-inside-handler": """
+def bind(ports, client):
+    try:
+        client.activate(ports)
+    except KeyError:
+        for port in ports:
+            if port.active:
+                LOG.warning('already active', exc_info=True)  # expect: NSA302
+                continue
+        raise
+""",
     "NSA302-not-nested-return-after-log": """
 def call(fn, quiet):
     try:

@@ -268,7 +268,7 @@ def _may_follow(first: ast.stmt, later: ast.stmt,
             if index_a > index_b and not looping:
                 return False
             stop = index_b if index_a < index_b else None
-            return not _returns_after(first_path[depth:], stop)
+            return not _returns_after(first_path, depth, stop)
         if isinstance(holder_a, ast.If):
             return False  # body and orelse exclude each other
         order = {"body": 0, "handlers": 1, "orelse": 2, "finalbody": 3}
@@ -277,20 +277,25 @@ def _may_follow(first: ast.stmt, later: ast.stmt,
         if order[field_a] > order[field_b]:
             return False
         return field_b == "finalbody" or \
-            not _returns_after(first_path[depth:], None)
+            not _returns_after(first_path, depth, None)
     return False
 
 
-def _returns_after(steps: list[tuple[ast.AST, str, int]],
+def _returns_after(steps: list[tuple[ast.AST, str, int]], depth: int,
                    stop: int | None) -> bool:
-    """A ``return`` on the path after the statement ``steps`` lead to:
-    later in its own block or in any enclosing block (the outermost only
-    up to ``stop``)."""
-    for level, (holder, field, index) in enumerate(steps):
+    """Whether the path from the statement ``steps`` lead to leaves the
+    handler before reaching the level ``depth``: a ``return`` later in its
+    own block or an enclosing one (at ``depth`` only up to ``stop``), or
+    a ``continue``/``break`` of a loop around the handler (none of the
+    blocks on the way is a loop body)."""
+    leaves: tuple[type, ...] = (ast.Return,)
+    if not any(isinstance(holder, (ast.For, ast.While, ast.AsyncFor))
+               for holder, _, _ in steps):
+        leaves += (ast.Continue, ast.Break)
+    for level, (holder, field, index) in enumerate(steps[depth:]):
         block = getattr(holder, field)
         end = stop if level == 0 else None
-        if any(isinstance(stmt, ast.Return)
-               for stmt in block[index + 1:end]):
+        if any(isinstance(stmt, leaves) for stmt in block[index + 1:end]):
             return True
     return False
 
