@@ -294,6 +294,17 @@ def bind(ports, client):
                 continue
         raise
 """,
+    "NSA302-not-raise-of-an-inner-failure": """
+def snapshot(direct, standard):
+    try:
+        return direct()
+    except exception.Forbidden as e:
+        LOG.warning('direct snapshot failed, falling back: %s', e)
+        try:
+            return standard()
+        except OSError:
+            raise
+""",
     "NSA302-not-nested-return-after-log": """
 def call(fn, quiet):
     try:

@@ -207,10 +207,14 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
         # Walk fully first: the walk sets children's parents only after
         # yielding a node, and the tests below ask for ancestors.
         nodes = list(walk_local(handler))
+        # A raise in an inner handler raises that handler's (new)
+        # failure, not this one's exception.
         memo[key] = [n for n in nodes
-                     if isinstance(n, (ast.Raise, ast.Expr))
-                     and is_reraise_statement(n, handler, facts)
-                     or isinstance(n, ast.With) and _reraising_with(n, facts)]
+                     if (isinstance(n, (ast.Raise, ast.Expr))
+                         and is_reraise_statement(n, handler, facts)
+                         or isinstance(n, ast.With) and
+                         _reraising_with(n, facts))
+                     and next(enclosing_handlers(n), None) is handler]
     return memo[key]
 
 
