@@ -305,6 +305,19 @@ def snapshot(direct, standard):
         except OSError:
             raise
 """,
+    "NSA302-switched-off-only-when-cleanup-fails": """
+def build(fn, cleanup):
+    try:
+        return fn()
+    except Exception:
+        with excutils.save_and_reraise_exception() as ctxt:
+            LOG.exception('build failed')  # expect: NSA302
+            try:
+                cleanup()
+            except Exception:
+                ctxt.reraise = False
+                LOG.warning('cleanup failed')
+""",
     "NSA302-not-nested-return-after-log": """
 def call(fn, quiet):
     try:

@@ -164,9 +164,10 @@ def _is_save_and_reraise(expr: ast.AST, facts) -> bool:
 
 def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
     """``save_and_reraise_exception(reraise=False)``, or ``ctxt.reraise =
-    False`` anywhere in the with body: the block may swallow the exception,
-    so it is not a reliable re-raise. ``reraise=<expression>`` may
-    re-raise and counts."""
+    False`` anywhere in the with body but in an inner handler (which
+    deals with a cleanup's own failure): the block may swallow the
+    exception, so it is not a reliable re-raise. ``reraise=<expression>``
+    may re-raise and counts."""
     if any(kw.arg == "reraise" and isinstance(kw.value, ast.Constant) and
            not kw.value.value for kw in item.context_expr.keywords):
         return True
@@ -174,13 +175,25 @@ def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
         return False
     target_name = item.optional_vars.id
     for stmt in walk_local(with_node):
-        if isinstance(stmt, ast.Assign):
+        if isinstance(stmt, ast.Assign) and not any(
+                isinstance(a, ast.ExceptHandler) for a in
+                _ancestors_below(stmt, with_node)):
             for target in stmt.targets:
                 if isinstance(target, ast.Attribute) and \
                         target.attr == "reraise" and \
                         dotted_name(target.value) == target_name:
                     return True
     return False
+
+
+def _ancestors_below(node: ast.AST, top: ast.AST) -> list[ast.AST]:
+    """``node``'s ancestors up to (not including) ``top``."""
+    found = []
+    for parent in ancestors(node):
+        if parent is top:
+            break
+        found.append(parent)
+    return found
 
 
 def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
