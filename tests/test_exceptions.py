@@ -318,6 +318,14 @@ def build(fn, cleanup):
                 ctxt.reraise = False
                 LOG.warning('cleanup failed')
 """,
+    "NSA302-not-system-exit": """
+def main(parse):
+    try:
+        parse()
+    except ValueError:
+        LOG.exception('bad configuration, exiting')
+        raise SystemExit(1)
+""",
     "NSA302-not-nested-return-after-log": """
 def call(fn, quiet):
     try:
@@ -497,6 +505,14 @@ def call(fn):
     except db_exc.DBError as e:
         msg = 'db: {}'.format(e)
         raise exception.NovaException(msg)  # expect: NSA303
+""",
+    "NSA303-not-helper-result-raised": """
+def call(fn, convert):
+    try:
+        return fn()
+    except Exception as e:
+        mapped = convert.to_http_exc(e)
+        raise mapped
 """,
     "NSA303-not-raised-exception-object-again": """
 def call(fn):

@@ -202,9 +202,12 @@ def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
     log it again (RULES.md, re-raising handler): any ``raise`` (bare,
     ``raise e``, ``raise X``, ``raise X from e``: a new exception raised
     in a handler chains the caught one as its context, and the caller's
-    traceback shows both) and ``six.reraise(...)``."""
+    traceback shows both) and ``six.reraise(...)``. Not ``raise
+    SystemExit(...)``: the process ends and nothing logs it again."""
     if isinstance(stmt, ast.Raise):
-        return True
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return exc is None or \
+            facts.qualified_name(exc) != "builtins.SystemExit"
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         func = stmt.value.func
         if (getattr(func, "attr", None) or getattr(func, "id", None)) == \

@@ -121,6 +121,17 @@ def _result_carries(value: ast.AST, at: ast.stmt, flow) -> bool:
     return False
 
 
+def _helper_call(call: ast.Call) -> bool:
+    """A call of a function or method (its last name lowercase), not of
+    an exception class: what it returns is not followed
+    (``raise self.skipTest(msg)``, ``raise convert_to_http(e)``)."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    return name is not None and name != "__class__" and \
+        not name.lstrip("_")[:1].isupper()
+
+
 def _caught_what(node: ast.AST, facts) -> str:
     """How the message names the exception whose text leaks: by the
     innermost broad or driver handler around ``node``, else (the text
@@ -351,7 +362,9 @@ class RawExceptionLoggedThenReraised(Rule):
         ``reraise = False``. Decided per path: the raise must be able to
         run after the logging call, not in the other branch of an ``if``
         and not after a ``return`` that follows the call. Debug level is
-        not flagged; a level given as a variable is not judged.
+        not flagged; a level given as a variable is not judged. ``raise
+        SystemExit(...)`` is not a re-raise: the process ends and nothing
+        logs the exception again.
     """
 
     code = "NSA302"
@@ -649,7 +662,9 @@ class ExceptionDetailToCaller(Rule):
         details=msg)``, a call of a CapWords class); a response body.
         Values flow through simple assignments and string building in the
         same function (``%``, f-strings, ``.format``, ``join``,
-        ``re.sub``); a helper's return value is not followed. Whether the
+        ``re.sub``); a helper's return value is not followed (``raise
+        self.skipTest(msg)``, ``raise convert_to_http_exc(e)``: a
+        lowercase callee is a function, not an exception class). Whether the
         raised exception finally reaches a tenant (rather than the
         operator of nova-manage or a periodic task) is not traced.
         Builtins other than Exception/BaseException, project exceptions,
@@ -815,7 +830,7 @@ class ExceptionDetailToCaller(Rule):
             if assign is None:
                 return
             built, at = set_parents(assign).value, assign
-        if not isinstance(built, ast.Call):
+        if not isinstance(built, ast.Call) or _helper_call(built):
             return
         flow = _flow_for(node, [built], facts)
         if flow is None:
