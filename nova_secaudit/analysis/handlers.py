@@ -638,8 +638,8 @@ def exception_flow(func: ast.AST, facts,
                 return handler is None or \
                     catch_kind(handler, facts) is not None
             start = facts.memo(first_leaky_handlers).get(id(func))
-        flow = memo[key] = ExceptionTextFlow(func, facts, accept, start,
-                                                    narrows=not any_catch)
+        flow = memo[key] = ExceptionTextFlow(
+            func, facts, accept, start, narrows=not any_catch)
     return flow
 
 
