@@ -514,6 +514,30 @@ def call(fn, convert):
         mapped = convert.to_http_exc(e)
         raise mapped
 """,
+    "NSA303-not-exception-kept-as-cause-attribute": """
+def render(fn, context):
+    try:
+        return fn()
+    except Exception as err:
+        raise exception.NovaException('render failed', cause=err) from err
+""",
+    "NSA303-exception-object-as-reason-keyword": """
+def render(fn):
+    try:
+        return fn()
+    except Exception as err:
+        raise exception.NovaException(reason=err)  # expect: NSA303
+""",
+    "NSA303-not-test-skip": """
+import unittest
+
+
+def skip_if_unsupported(fn):
+    try:
+        return fn()
+    except Exception as e:
+        raise unittest.SkipTest(str(e))
+""",
     "NSA303-not-raised-exception-object-again": """
 def call(fn):
     try:

@@ -51,6 +51,16 @@ NON_TEXT_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel",
 SIX_RERAISE = "six.reraise"
 WEBOB_HTTP = "webob.exc.HTTP"
 HTTP_TEXT_KEYWORDS = frozenset({"explanation", "detail", "comment"})
+# Keywords of an exception's constructor that go into its message even
+# when given the caught exception object itself (``reason=e``); another
+# keyword given the bare object (``cause=err``, ``db_exception=exc``)
+# keeps it as an attribute, like ``from e``.
+MESSAGE_TOKENS = frozenset({"message", "msg", "reason", "explanation",
+                            "detail", "details", "error", "err",
+                            "description", "comment", "text"})
+# Raising these skips a test: the text goes to the test runner.
+TEST_SKIPS = frozenset({"unittest.SkipTest", "unittest.case.SkipTest",
+                        "testtools.testcase.TestSkipped"})
 RESPONSE_TOKENS = frozenset({"resp", "response", "res"})
 RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
                                       "unicode_body"})
@@ -119,6 +129,10 @@ def _result_carries(value: ast.AST, at: ast.stmt, flow) -> bool:
                        for v in value.args +
                        [kw.value for kw in value.keywords])
     return False
+
+
+def _text_keyword(name: str | None) -> bool:
+    return name is None or bool(set(name_tokens(name)) & MESSAGE_TOKENS)
 
 
 def _helper_call(call: ast.Call) -> bool:
@@ -653,9 +667,13 @@ class ExceptionDetailToCaller(Rule):
         ``e.format_message()``, or return a generic message and log the
         detail (masked) for operators.
     Known limits:
-        Sinks per RULES.md: a raised exception's arguments of any type
-        (builtins, library and ``type(e)(...)`` included: the caller may
-        show or store its text), also built first (``ex =
+        Sinks per RULES.md: a raised exception's message, reason and
+        positional arguments, of any type (builtins, library and
+        ``type(e)(...)`` included: the caller may show or store its text);
+        a keyword not named like a message (``cause=err``,
+        ``db_exception=exc``) given the bare exception object keeps it as
+        an attribute and is not a sink, nor is a test skip
+        (``unittest.SkipTest``). The exception may be built first (``ex =
         Failure(reason=str(exc)); raise ex``); a webob HTTP error's
         explanation wherever it is built; a returned value, also a
         container or an object built from it (``return Result(code,
@@ -835,7 +853,12 @@ class ExceptionDetailToCaller(Rule):
         flow = _flow_for(node, [built], facts)
         if flow is None:
             return
-        values = list(built.args) + [kw.value for kw in built.keywords]
+        if facts.qualified_name(built.func) in TEST_SKIPS:
+            return
+        values = list(built.args) + [
+            kw.value for kw in built.keywords
+            if _text_keyword(kw.arg) or
+            not holds_exception_object(kw.value, facts)]
         if any(flow.carries(v, at) for v in values):
             yield self._finding(node, facts, self._sink(built, facts))
             return
