@@ -11,10 +11,12 @@ RULES.md, NSA3xx. The questions the rules ask about one ``except`` clause:
   requests, DB-API drivers), else None (builtins like ValueError, project
   exceptions, anything we cannot resolve);
 - whether the exception goes on after a given statement
-  (:func:`reraises_after`): a ``raise`` reachable after it in the handler,
-  ``six.reraise``, or lexical nesting in ``with
+  (:func:`reraises_after`): a ``raise`` (not of an inner handler, not
+  ``SystemExit``) or ``six.reraise`` that can run after it on some path
+  through the handler (no ``return`` in between, not the other branch of
+  an ``if``), or lexical nesting in ``with
   excutils.save_and_reraise_exception():`` (the OpenStack idiom) whose body
-  never sets ``ctxt.reraise = False``;
+  never sets ``ctxt.reraise = False`` outside an inner handler;
 - what is raw exception text (:func:`raw_text_source`): the bound exception,
   its ``args``/``message``/``msg``/``orig``/... attributes, ``str``/``repr``/
   ``format``/``six.text_type`` of it (through :class:`ExceptionTextFlow`,
@@ -65,6 +67,7 @@ SAVE_AND_RERAISE = frozenset({
     "oslo_utils.excutils.save_and_reraise_exception"})
 SIX_RERAISE = frozenset({"six.reraise"})
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers")
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
 # --- which handler, what it catches --------------------------------------
@@ -196,8 +199,7 @@ def _ancestors_below(node: ast.AST, top: ast.AST) -> list[ast.AST]:
     return found
 
 
-def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
-                         facts) -> bool:
+def is_reraise_statement(stmt: ast.AST, facts) -> bool:
     """A statement that lets an exception go on to the caller, who will
     log it again (RULES.md, re-raising handler): any ``raise`` (bare,
     ``raise e``, ``raise X``, ``raise X from e``: a new exception raised
@@ -227,7 +229,7 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
         # failure, not this one's exception.
         memo[key] = [n for n in nodes
                      if (isinstance(n, (ast.Raise, ast.Expr))
-                         and is_reraise_statement(n, handler, facts)
+                         and is_reraise_statement(n, facts)
                          or isinstance(n, ast.With) and
                          _reraising_with(n, facts))
                      and next(enclosing_handlers(n), None) is handler]
@@ -283,8 +285,7 @@ def _may_follow(first: ast.stmt, later: ast.stmt,
         if field_a == field_b:
             if index_a == index_b:
                 continue
-            looping = isinstance(holder_a, (ast.For, ast.While)) and \
-                field_a == "body"
+            looping = isinstance(holder_a, _LOOPS) and field_a == "body"
             if index_a > index_b and not looping:
                 return False
             stop = index_b if index_a < index_b else None
@@ -309,8 +310,7 @@ def _returns_after(steps: list[tuple[ast.AST, str, int]], depth: int,
     a ``continue``/``break`` of a loop around the handler (none of the
     blocks on the way is a loop body)."""
     leaves: tuple[type, ...] = (ast.Return,)
-    if not any(isinstance(holder, (ast.For, ast.While, ast.AsyncFor))
-               for holder, _, _ in steps):
+    if not any(isinstance(holder, _LOOPS) for holder, _, _ in steps):
         leaves += (ast.Continue, ast.Break)
     for level, (holder, field, index) in enumerate(steps[depth:]):
         block = getattr(holder, field)
