@@ -684,7 +684,10 @@ class ExceptionDetailToCaller(Rule):
         self.skipTest(msg)``, ``raise convert_to_http_exc(e)``: a
         lowercase callee is a function, not an exception class). Whether the
         raised exception finally reaches a tenant (rather than the
-        operator of nova-manage or a periodic task) is not traced.
+        operator of nova-manage or a periodic task) is not traced, nor is a
+        project exception that ignores the argument or a wrapper unwrapped
+        before anyone sees it (neutron's ``UnknownProvisioningError(e)``):
+        both are still flagged.
         Builtins other than Exception/BaseException, project exceptions,
         ``e.format_message()`` and uses narrowed by ``isinstance(e,
         <specific>)`` are not flagged; the exception object itself
