@@ -318,6 +318,14 @@ def build(fn, cleanup):
                 ctxt.reraise = False
                 LOG.warning('cleanup failed')
 """,
+    "NSA302-six-reraise": """
+def call(fn):
+    try:
+        return fn()
+    except KeyError as e:
+        LOG.error('lookup failed: %s', e)  # expect: NSA302
+        six.reraise(*sys.exc_info())
+""",
     "NSA302-not-system-exit": """
 def main(parse):
     try:
