@@ -54,6 +54,14 @@ def call(fn):
         exc_type = sys.exc_info()[0]
         raise exc_type('wrapped')  # expect: NSA301
 """,
+    "NSA303-exc-info-type-with-text": """
+def call(fn):
+    try:
+        return fn()
+    except Exception:
+        exc_type, exc_value, tb = sys.exc_info()
+        raise exc_type('wrapped: %s' % exc_value)  # expect: NSA301,NSA303
+""",
     "NSA301-six-reraise-new-value": """
 def call(fn):
     try:

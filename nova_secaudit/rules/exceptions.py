@@ -138,7 +138,8 @@ def _text_keyword(name: str | None) -> bool:
 def _helper_call(call: ast.Call) -> bool:
     """A call of a function or method (its last name lowercase), not of
     an exception class: what it returns is not followed
-    (``raise self.skipTest(msg)``, ``raise convert_to_http(e)``)."""
+    (``raise self.skipTest(msg)``, ``raise convert_to_http(e)``); the
+    caller still takes ``exc_type(...)`` of ``sys.exc_info()``."""
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else \
         getattr(func, "id", None)
@@ -851,7 +852,8 @@ class ExceptionDetailToCaller(Rule):
             if assign is None:
                 return
             built, at = set_parents(assign).value, assign
-        if not isinstance(built, ast.Call) or _helper_call(built):
+        if not isinstance(built, ast.Call) or _helper_call(built) and \
+                original_type_wrap(built, facts) is None:
             return
         flow = _flow_for(node, [built], facts)
         if flow is None:
