@@ -224,6 +224,65 @@ def show(connection_url):
     url = sa_url.make_url(connection_url)
     LOG.info('db %s', url.render_as_string(hide_password=True))
 """),
+    # --- issue 11: keys, holders, containers -----------------------------
+    case("NSA502-sensitive-dict-key-logged", LOG + """
+
+def check(context, action):
+    LOG.debug('%(action)s as %(credentials)s',
+              {'action': action,  # expect: NSA502
+               'credentials': context.to_policy_values()})
+"""),
+    case("NSA502-logged-dict-holding-password", LOG + """
+
+def start(user, pw):
+    config = {'user': user, 'password': pw, 'sleep_timer': 5}
+    LOG.info('starting with %s', config)  # expect: NSA502
+    LOG.info('sleeping %s', config['sleep_timer'])
+"""),
+    case("NSA502-harmless-key-of-a-secret-named-container", LOG + """
+
+def show(secret_info, data, secret):
+    LOG.info('ref %s container %s', secret_info.get('secret_ref'),
+             data.get('container_ref'))
+    LOG.info('algorithm %s', secret['algorithm'])
+"""),
+    case("NSA502-sensitive-key-of-a-container", LOG + """
+
+def show(info):
+    LOG.info('auth %s', info.get('auth_token'))  # expect: NSA502
+"""),
+    case("NSA501-transaction-context-cached-in-global", """
+from oslo_db.sqlalchemy import enginefacade
+
+_CONTEXT = None
+_WRITER = None
+
+
+def get_context():
+    global _CONTEXT
+    _CONTEXT = enginefacade.transaction_context()  # expect: NSA501
+
+
+def get_writer():
+    global _WRITER
+    context = enginefacade.transaction_context()
+    _WRITER = context.writer  # expect: NSA501
+"""),
+    case("NSA501-not-writer-of-a-plain-object", """
+_WRITER = None
+
+
+def get_writer(report):
+    global _WRITER
+    _WRITER = report.writer
+"""),
+    case("NSA501-not-harmless-key-read-from-secret-container", """
+REFS = {}
+
+
+def remember(key, secret_info):
+    REFS[key] = secret_info.get('secret_ref')
+"""),
     case("NSA502-class-names-and-next-token", LOG + """
 from nova.api import TokenManager
 
@@ -331,3 +390,15 @@ def test_line_numbers_count_as_ast_does_after_a_form_feed():
     found = check(ast.parse(source), "s.py", Settings(select=SECRETS),
                   source=source)
     assert [(f.code, f.line) for f in found] == [("NSA502", 8)]
+
+
+def test_nsa502_message_names_the_secret_not_a_display():
+    [found] = _findings(LOG + "\n\ndef f(ctx, action):\n"
+                        "    LOG.debug('%s', {'action': action, "
+                        "'credentials': ctx.to_policy_values(), "
+                        "'a': 1, 'b': 2})\n")
+    assert found.message.startswith("secret credentials logged unmasked")
+    [found] = _findings(LOG + "\n\ndef f(user, pw):\n"
+                        "    cfg = {'user': user, 'password': pw}\n"
+                        "    LOG.info('%s', cfg)\n")
+    assert found.message.startswith("secret password logged unmasked")

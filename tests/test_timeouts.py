@@ -111,6 +111,47 @@ def stop_all(fns):
     for t in threads:
         t.join(timeout=2)  # expect: NSA403
 """,
+    "result-timeout-handler-logs-and-returns": """
+import logging
+from concurrent import futures
+
+LOG = logging.getLogger(__name__)
+
+
+def call(pool, fn):
+    fut = pool.submit(fn)
+    try:
+        return fut.result(timeout=1)  # expect: NSA401
+    except futures.TimeoutError:  # expect: NSA402
+        LOG.warning('call timed out')
+        return {}
+""",
+    "messaging-timeout-after-spawn-never-killed": """
+import eventlet
+import oslo_messaging
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+def ping(client, ctxt, beat):
+    gt = eventlet.spawn(beat)
+    try:
+        return client.call(ctxt, 'ping', timeout=30)
+    except oslo_messaging.MessagingTimeout:  # expect: NSA402
+        LOG.error('ping timed out')
+        return False
+""",
+    "len-of-pending-set-is-not-handing-it-on": """
+from concurrent import futures
+
+
+def gather(pool, jobs, report):
+    fs = [pool.submit(j) for j in jobs]
+    done, not_done = futures.wait(fs, timeout=3)  # expect: NSA401
+    report(len(not_done), bool(not_done))
+    return [f.result() for f in done]
+""",
 }
 
 NEGATIVES = {
@@ -243,6 +284,45 @@ import os
 def render(parts, thread_names):
     sep = ', '
     return sep.join(parts) + os.path.join('a', 'b') + '-'.join(thread_names)
+""",
+    "pending-set-passed-to-another-call": """
+from concurrent import futures
+
+
+def gather(pool, jobs, reaper):
+    fs = [pool.submit(j) for j in jobs]
+    done, not_done = futures.wait(fs, timeout=3)
+    reaper.watch(not_done)
+    return [f.result() for f in done]
+""",
+    "timeout-handler-reraises-after-log": """
+import logging
+from concurrent import futures
+
+LOG = logging.getLogger(__name__)
+
+
+def call(pool, fn):
+    fut = pool.submit(fn)
+    try:
+        return fut.result(timeout=1)
+    except futures.TimeoutError:
+        LOG.warning('call timed out')
+        fut.cancel()
+        raise
+""",
+    "messaging-timeout-greenthread-waited-later": """
+import eventlet
+import oslo_messaging
+
+
+def ping(client, ctxt, beat):
+    gt = eventlet.spawn(beat)
+    try:
+        client.call(ctxt, 'ping', timeout=30)
+    except oslo_messaging.MessagingTimeout:
+        pass
+    return gt.wait()
 """,
     "join-then-exitcode": """
 import multiprocessing

@@ -21,7 +21,8 @@ TEXT_FUNCTIONS = frozenset({"str", "repr", "format", "six.text_type",
                             "six.binary_type", "oslo_utils.encodeutils."
                             "exception_to_unicode", "dict", "list", "tuple",
                             "oslo_utils.encodeutils.safe_decode",
-                            "oslo_utils.encodeutils.safe_encode"})
+                            "oslo_utils.encodeutils.safe_encode",
+                            "re.sub", "textwrap.shorten"})
 TEXT_METHODS = frozenset({"format", "replace", "strip", "lstrip", "rstrip",
                           "lower", "upper", "encode", "decode", "join",
                           "title", "capitalize", "splitlines", "split",

@@ -11,10 +11,12 @@ RULES.md, NSA3xx. The questions the rules ask about one ``except`` clause:
   requests, DB-API drivers), else None (builtins like ValueError, project
   exceptions, anything we cannot resolve);
 - whether the exception goes on after a given statement
-  (:func:`reraises_after`): a ``raise`` reachable after it in the handler,
-  ``six.reraise``, or lexical nesting in ``with
+  (:func:`reraises_after`): a ``raise`` (not of an inner handler, not
+  ``SystemExit``) or ``six.reraise`` that can run after it on some path
+  through the handler (no ``return`` in between, not the other branch of
+  an ``if``), or lexical nesting in ``with
   excutils.save_and_reraise_exception():`` (the OpenStack idiom) whose body
-  never sets ``ctxt.reraise = False``;
+  never sets ``ctxt.reraise = False`` outside an inner handler;
 - what is raw exception text (:func:`raw_text_source`): the bound exception,
   its ``args``/``message``/``msg``/``orig``/... attributes, ``str``/``repr``/
   ``format``/``six.text_type`` of it (through :class:`ExceptionTextFlow`,
@@ -65,6 +67,7 @@ SAVE_AND_RERAISE = frozenset({
     "oslo_utils.excutils.save_and_reraise_exception"})
 SIX_RERAISE = frozenset({"six.reraise"})
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers")
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
 # --- which handler, what it catches --------------------------------------
@@ -164,9 +167,10 @@ def _is_save_and_reraise(expr: ast.AST, facts) -> bool:
 
 def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
     """``save_and_reraise_exception(reraise=False)``, or ``ctxt.reraise =
-    False`` anywhere in the with body: the block may swallow the exception,
-    so it is not a reliable re-raise. ``reraise=<expression>`` may
-    re-raise and counts."""
+    False`` anywhere in the with body but in an inner handler (which
+    deals with a cleanup's own failure): the block may swallow the
+    exception, so it is not a reliable re-raise. ``reraise=<expression>``
+    may re-raise and counts."""
     if any(kw.arg == "reraise" and isinstance(kw.value, ast.Constant) and
            not kw.value.value for kw in item.context_expr.keywords):
         return True
@@ -174,7 +178,9 @@ def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
         return False
     target_name = item.optional_vars.id
     for stmt in walk_local(with_node):
-        if isinstance(stmt, ast.Assign):
+        if isinstance(stmt, ast.Assign) and not any(
+                isinstance(a, ast.ExceptHandler) for a in
+                _ancestors_below(stmt, with_node)):
             for target in stmt.targets:
                 if isinstance(target, ast.Attribute) and \
                         target.attr == "reraise" and \
@@ -183,30 +189,27 @@ def _reraise_switched_off(with_node: ast.AST, item: ast.withitem) -> bool:
     return False
 
 
-def is_reraise_statement(stmt: ast.AST, handler: ast.ExceptHandler,
-                         facts) -> bool:
-    """A statement that lets the caught exception go on to the caller, who
-    will log it again: bare ``raise``, ``raise e`` (also via a name holding
-    it, or ``e.with_traceback(tb)``), ``raise X from e`` (the chain is
-    logged with X), a rebuilt copy ``raise type(e)(...)``, and
-    ``six.reraise(...)``. Not a new exception raised without ``from``: the
-    handler translates the error, and its log line is the only record of
-    the original detail."""
+def _ancestors_below(node: ast.AST, top: ast.AST) -> list[ast.AST]:
+    """``node``'s ancestors up to (not including) ``top``."""
+    found = []
+    for parent in ancestors(node):
+        if parent is top:
+            break
+        found.append(parent)
+    return found
+
+
+def is_reraise_statement(stmt: ast.AST, facts) -> bool:
+    """A statement that lets an exception go on to the caller, who will
+    log it again (RULES.md, re-raising handler): any ``raise`` (bare,
+    ``raise e``, ``raise X``, ``raise X from e``: a new exception raised
+    in a handler chains the caught one as its context, and the caller's
+    traceback shows both) and ``six.reraise(...)``. Not ``raise
+    SystemExit(...)``: the process ends and nothing logs it again."""
     if isinstance(stmt, ast.Raise):
-        exc = stmt.exc
-        if exc is None or holds_exception_object(exc, facts):
-            return True
-        if stmt.cause is not None and not (
-                isinstance(stmt.cause, ast.Constant) and
-                stmt.cause.value is None):
-            return True
-        if isinstance(exc, ast.Call) and (
-                original_type_wrap(exc, facts) is not None or
-                isinstance(exc.func, ast.Attribute) and
-                exc.func.attr == "with_traceback" and
-                holds_exception_object(exc.func.value, facts)):
-            return True
-        return False
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return exc is None or \
+            facts.qualified_name(exc) != "builtins.SystemExit"
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         func = stmt.value.func
         if (getattr(func, "attr", None) or getattr(func, "id", None)) == \
@@ -222,10 +225,14 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
         # Walk fully first: the walk sets children's parents only after
         # yielding a node, and the tests below ask for ancestors.
         nodes = list(walk_local(handler))
+        # A raise in an inner handler raises that handler's (new)
+        # failure, not this one's exception.
         memo[key] = [n for n in nodes
-                     if isinstance(n, (ast.Raise, ast.Expr))
-                     and is_reraise_statement(n, handler, facts)
-                     or isinstance(n, ast.With) and _reraising_with(n, facts)]
+                     if (isinstance(n, (ast.Raise, ast.Expr))
+                         and is_reraise_statement(n, facts)
+                         or isinstance(n, ast.With) and
+                         _reraising_with(n, facts))
+                     and next(enclosing_handlers(n), None) is handler]
     return memo[key]
 
 
@@ -264,26 +271,52 @@ def _path(node: ast.AST, root: ast.AST) -> list[tuple[ast.AST, str, int]]:
 
 def _may_follow(first: ast.stmt, later: ast.stmt,
                 root: ast.ExceptHandler) -> bool:
-    """Whether ``later`` can run after ``first`` (both inside ``root``)."""
+    """Whether ``later`` can run after ``first`` (both inside ``root``)
+    on some path: not in the other branch of an ``if``, and not after a
+    ``return`` that follows ``first`` on its way there."""
     if first is later:
         return False
     first_path, later_path = _path(first, root), _path(later, root)
-    for (holder_a, field_a, index_a), (holder_b, field_b, index_b) in \
-            zip(first_path, later_path):
+    for depth, ((holder_a, field_a, index_a),
+                (holder_b, field_b, index_b)) in enumerate(
+                    zip(first_path, later_path)):
         if holder_a is not holder_b:
             return False
         if field_a == field_b:
-            if index_a != index_b:
-                return index_a < index_b
-            continue
+            if index_a == index_b:
+                continue
+            looping = isinstance(holder_a, _LOOPS) and field_a == "body"
+            if index_a > index_b and not looping:
+                return False
+            stop = index_b if index_a < index_b else None
+            return not _returns_after(first_path, depth, stop)
         if isinstance(holder_a, ast.If):
             return False  # body and orelse exclude each other
         order = {"body": 0, "handlers": 1, "orelse": 2, "finalbody": 3}
         if field_a == "handlers" and field_b == "orelse":
             return False
-        return order[field_a] < order[field_b] or \
-            (field_a == "body" and isinstance(holder_a, (ast.For, ast.While))
-             and field_b == "body")
+        if order[field_a] > order[field_b]:
+            return False
+        return field_b == "finalbody" or \
+            not _returns_after(first_path, depth, None)
+    return False
+
+
+def _returns_after(steps: list[tuple[ast.AST, str, int]], depth: int,
+                   stop: int | None) -> bool:
+    """Whether the path from the statement ``steps`` lead to leaves the
+    handler before reaching the level ``depth``: a ``return`` later in its
+    own block or an enclosing one (at ``depth`` only up to ``stop``), or
+    a ``continue``/``break`` of a loop around the handler (none of the
+    blocks on the way is a loop body)."""
+    leaves: tuple[type, ...] = (ast.Return,)
+    if not any(isinstance(holder, _LOOPS) for holder, _, _ in steps):
+        leaves += (ast.Continue, ast.Break)
+    for level, (holder, field, index) in enumerate(steps[depth:]):
+        block = getattr(holder, field)
+        end = stop if level == 0 else None
+        if any(isinstance(stmt, leaves) for stmt in block[index + 1:end]):
+            return True
     return False
 
 
@@ -376,18 +409,21 @@ def raw_text_source(expr: ast.AST, facts) -> ast.ExceptHandler | bool:
 class ExceptionTextFlow(ValueFlow):
     """Value flow of raw exception text in one function.
 
-    ``accept(handler)`` says which handlers' exceptions are sources (the
-    rules take broad and driver ones); a use narrowed by ``isinstance`` to
-    a specific type is not a source. Attributes of a caught exception other
-    than :data:`RAW_ATTRIBUTES` (``e.code``, ``e.kwargs``) carry nothing.
-    Bindings are read from the statement index, from the function's first
-    broad/driver handler on (see :meth:`_collect`), so an ``accept`` wider
-    than that would miss bindings after earlier, narrower handlers.
+    ``accept(handler)`` says which handlers' exceptions are sources
+    (NSA303 takes broad and driver ones, NSA302 any); with ``narrows``, a
+    use narrowed by ``isinstance`` to a specific type is not a source.
+    Attributes of a caught exception other than :data:`RAW_ATTRIBUTES`
+    (``e.code``, ``e.kwargs``) carry nothing. Bindings are read from the
+    statement index from ``start`` on (the first handler ``accept`` may
+    take; see :meth:`_collect`): nothing earlier can carry its text.
     """
 
-    def __init__(self, func: ast.AST, facts, accept):
+    def __init__(self, func: ast.AST, facts, accept,
+                 start: tuple[int, int] | None, narrows: bool = True):
         self.accept = accept
+        self.narrows = narrows
         self.func = func
+        self.start = start
         self._not_text = {name for name, index in
                           _sys_exc_names(func, facts).items()
                           if index in (0, 2)}
@@ -399,10 +435,9 @@ class ExceptionTextFlow(ValueFlow):
         exception text), instead of walking the whole function; the parts
         read get their parents set. Walrus and comprehension bindings are
         not followed."""
-        start = self.facts.memo(first_leaky_handlers).get(id(func))
-        if start is None:
+        if self.start is None:
             return
-        for stmt in self.facts.memo(_binding_statements, func, start):
+        for stmt in self.facts.memo(_binding_statements, func, self.start):
             if isinstance(stmt, ast.Assign):
                 _index_parts(stmt, stmt.targets + [stmt.value])
                 self._bind(stmt.targets, stmt.value, stmt)
@@ -435,7 +470,8 @@ class ExceptionTextFlow(ValueFlow):
             return False
         if is_masked(expr, self.facts):
             return False
-        return not is_narrowed(expr, source, self.facts)
+        return not (self.narrows and
+                    is_narrowed(expr, source, self.facts))
 
     def carries(self, expr, at=None):
         if isinstance(expr, ast.Name) and expr.id in self._not_text:
@@ -478,17 +514,23 @@ def holds_exception_object(expr: ast.AST, facts) -> bool:
         return False
     if caught_exception(expr, facts) is not None:
         return True
-    position = (expr.lineno, expr.col_offset)
-    func = enclosing_function(expr)
-    latest = None
-    for assign in facts.memo(_assignments_in, func):
-        if (assign.lineno, assign.col_offset) >= position:
-            break
-        if any(isinstance(t, ast.Name) and t.id == expr.id
-               for t in assign.targets):
-            latest = assign
+    latest = latest_assignment(expr, facts)
     return latest is not None and isinstance(latest.value, ast.Name) and \
         caught_exception(set_parents(latest).value, facts) is not None
+
+
+def latest_assignment(name: ast.Name, facts) -> ast.Assign | None:
+    """The last plain assignment to ``name`` before it in its function
+    (source order, not paths)."""
+    position = (name.lineno, name.col_offset)
+    latest = None
+    for assign in facts.memo(_assignments_in, enclosing_function(name)):
+        if (assign.lineno, assign.col_offset) >= position:
+            break
+        if any(isinstance(t, ast.Name) and t.id == name.id
+               for t in assign.targets):
+            latest = assign
+    return latest
 
 
 def _assignments_in(facts, func) -> list[ast.Assign]:
@@ -578,15 +620,26 @@ def _text_call_of_source(call: ast.Call, flow: ExceptionTextFlow) -> bool:
         flow.is_source(call.args[0])
 
 
-def exception_flow(func: ast.AST, facts) -> ExceptionTextFlow:
-    """The memoised flow of broad and driver exception text in ``func``
+def exception_flow(func: ast.AST, facts,
+                   any_catch: bool = False) -> ExceptionTextFlow:
+    """The memoised flow of exception text in ``func``: of broad and
+    driver exceptions, or with ``any_catch`` of whatever a handler caught
     (traceback/exc_info text counts wherever it is taken)."""
     memo = facts.memo(_flow_memo)
-    flow = memo.get(id(func))
+    key = (id(func), any_catch)
+    flow = memo.get(key)
     if flow is None:
-        def accept(handler):
-            return handler is None or catch_kind(handler, facts) is not None
-        flow = memo[id(func)] = ExceptionTextFlow(func, facts, accept)
+        if any_catch:
+            def accept(handler):
+                return True
+            start = facts.memo(first_handlers).get(id(func))
+        else:
+            def accept(handler):
+                return handler is None or \
+                    catch_kind(handler, facts) is not None
+            start = facts.memo(first_leaky_handlers).get(id(func))
+        flow = memo[key] = ExceptionTextFlow(
+            func, facts, accept, start, narrows=not any_catch)
     return flow
 
 
@@ -605,6 +658,13 @@ def set_parents(node: ast.AST) -> ast.AST:
     for _ in walk(node):
         pass
     return node
+
+
+def first_handlers(facts) -> dict[int, tuple[int, int]]:
+    """id(function or module) -> where its first except clause is. Use as
+    ``facts.memo(first_handlers)``."""
+    return {owner: min((h.lineno, h.col_offset) for h in handlers)
+            for owner, handlers in handlers_by_function(facts).items()}
 
 
 def first_leaky_handlers(facts) -> dict[int, tuple[int, int]]:

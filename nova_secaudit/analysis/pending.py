@@ -277,6 +277,17 @@ def _created_work(facts, func: ast.AST) -> set[str]:
     return names
 
 
+def started_before(func: ast.AST, anchor: ast.AST, facts) -> bool:
+    """Whether ``func`` binds a name to new work (a future, greenthread,
+    thread) before ``anchor``."""
+    limit = (anchor.lineno, anchor.col_offset)
+    return any(isinstance(node, ast.Assign) and
+               (node.lineno, node.col_offset) < limit and
+               any(creates_work(inner, facts)
+                   for inner in ast.walk(node.value))
+               for node in walk_local(func))
+
+
 def _stores_outside(target: ast.AST) -> bool:
     """Whether an assignment target is object or class state."""
     while isinstance(target, (ast.Attribute, ast.Subscript)):

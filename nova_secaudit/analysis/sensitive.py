@@ -88,7 +88,11 @@ CREDENTIAL_CONSTRUCTORS = frozenset({
     "keystoneauth1.loading.session.load_session_from_conf_options",
     "keystoneauth1.loading.conf.load_auth_from_conf_options",
     "openstack.connection.Connection", "openstack.connect",
+    "oslo_db.sqlalchemy.enginefacade.transaction_context",
 })
+# Attributes of a credential holder that hold its credentials too: the
+# writer/reader managers of an enginefacade transaction context.
+HOLDER_ATTRIBUTES = frozenset({"writer", "reader", "async_"})
 CREDENTIAL_CALL_NAMES = frozenset(
     {n.rpartition(".")[2] for n in CREDENTIAL_CONSTRUCTORS} |
     {"create_context_manager", "create_transport", "Session"})
@@ -198,11 +202,33 @@ def is_credential_constructor(call: ast.AST, facts) -> bool:
 
 
 def is_sensitive_expression(expr: ast.AST, facts) -> bool:
-    """A secret by its own name/key, or a credential constructor call."""
+    """A secret by its own name/key, a credential constructor call, or a
+    dict display with a sensitive constant key."""
     if isinstance(expr, ast.Call) and is_credential_constructor(expr, facts):
         return True
+    if isinstance(expr, ast.Dict):
+        return sensitive_key(expr, facts) is not None
     key = _key_of(expr)
     return key is not None and is_sensitive_name(key, facts.settings)
+
+
+def sensitive_key(display: ast.Dict, facts) -> str | None:
+    """The first sensitive constant key of a dict display."""
+    for key in display.keys:
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and \
+                is_sensitive_name(key.value, facts.settings):
+            return key.value
+    return None
+
+
+def read_by_harmless_key(expr: ast.AST, settings) -> bool:
+    """``info.get('secret_ref')``, ``config['sleep_timer']``: a value read
+    from a container by a constant key that is not sensitive, whatever the
+    container is called."""
+    if not isinstance(expr, (ast.Subscript, ast.Call)):
+        return False
+    key = _key_of(expr)
+    return key is not None and not is_sensitive_name(key, settings)
 
 
 def is_url_expression(expr: ast.AST, facts) -> bool:
@@ -232,10 +258,21 @@ class SecretFlow(ValueFlow):
 
     def carries(self, expr, at=None):
         if isinstance(expr, ast.Attribute):
-            return self.is_source(expr)
+            return self.is_source(expr) or \
+                expr.attr in HOLDER_ATTRIBUTES and \
+                self._holds_credentials(expr.value, at)
+        if read_by_harmless_key(expr, self.facts.settings):
+            return False
         if isinstance(expr, ast.Name) and _is_metadata_name(expr.id):
             return False  # ``for secret_uuid in secrets``: an id, not a secret
         return super().carries(expr, at)
+
+    def _holds_credentials(self, expr, at) -> bool:
+        """A credential constructor's result (``transaction_context()``),
+        directly or through names: not a secret by name."""
+        if isinstance(expr, ast.Call):
+            return is_credential_constructor(expr, self.facts)
+        return not self.url_mode and super().carries(expr, at)
 
     def _bind(self, targets, value, at):
         # ``for key, value in secrets.items()``: the key is a name, not a

@@ -27,9 +27,11 @@ import re
 
 from nova_secaudit.analysis import enclosing_function
 from nova_secaudit.analysis.handlers import (
-    DRIVER_PREFIXES, catch_kind, enclosing_handlers, exception_flow,
-    first_leaky_handlers, leaky_spans, statements_in_leaky_spans,
-    has_exc_info_names, holds_exception_object,
+    catch_kind, enclosing_handlers, exception_flow,
+    first_handlers, first_leaky_handlers, leaky_spans,
+    statements_in_leaky_spans,
+    handlers_by_function, has_exc_info_names, holds_exception_object,
+    latest_assignment,
     is_own_text, may_carry, original_type_wrap, raw_text_source,
     reraises_after, set_parents)
 from nova_secaudit.analysis.functions import walk, walk_local
@@ -49,6 +51,16 @@ NON_TEXT_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel",
 SIX_RERAISE = "six.reraise"
 WEBOB_HTTP = "webob.exc.HTTP"
 HTTP_TEXT_KEYWORDS = frozenset({"explanation", "detail", "comment"})
+# Keywords of an exception's constructor that go into its message even
+# when given the caught exception object itself (``reason=e``); another
+# keyword given the bare object (``cause=err``, ``db_exception=exc``)
+# keeps it as an attribute, like ``from e``.
+MESSAGE_TOKENS = frozenset({"message", "msg", "reason", "explanation",
+                            "detail", "details", "error", "err",
+                            "description", "comment", "text"})
+# Raising these skips a test: the text goes to the test runner.
+TEST_SKIPS = frozenset({"unittest.SkipTest", "unittest.case.SkipTest",
+                        "testtools.testcase.TestSkipped"})
 RESPONSE_TOKENS = frozenset({"resp", "response", "res"})
 RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
                                       "unicode_body"})
@@ -91,24 +103,6 @@ def _flow_for(node: ast.stmt, exprs, facts):
     return exception_flow(owner, facts)
 
 
-def _shown_to_users(exception_class: ast.AST, facts) -> bool:
-    """Whether the project shows this exception's message to API users:
-    webob HTTP errors and the project's own exceptions (its package, or a
-    module named ``exception(s)`` outside the driver libraries; Nova's
-    ``exception_to_dict`` and API fault wrapper show only those, a
-    builtin's or library's text is replaced by its class name)."""
-    qualified = facts.qualified_name(exception_class)
-    if qualified is None or qualified.startswith(("builtins.",) +
-                                                 DRIVER_PREFIXES):
-        return False
-    if qualified.startswith(WEBOB_HTTP):
-        return True
-    parts = qualified.split(".")
-    own = facts.imports.module_name.partition(".")[0]
-    return bool(own) and parts[0] == own or \
-        bool({"exception", "exceptions"} & set(parts[:-1]))
-
-
 def _may_rebuild(func: ast.AST, facts) -> bool:
     """Cheap shape test before :func:`original_type_wrap`."""
     if isinstance(func, ast.Call):
@@ -116,6 +110,59 @@ def _may_rebuild(func: ast.AST, facts) -> bool:
     if isinstance(func, ast.Attribute):
         return func.attr == "__class__"
     return isinstance(func, ast.Name) and has_exc_info_names(facts)
+
+
+def _result_carries(value: ast.AST, at: ast.stmt, flow) -> bool:
+    """A returned value carries the text: itself, or a container or an
+    object built from it (``Result(code, details=msg)``: a call of a
+    CapWords class)."""
+    if flow.carries(value, at):
+        return True
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return any(_result_carries(v, at, flow) for v in value.elts)
+    if isinstance(value, ast.Dict):
+        return any(_result_carries(v, at, flow) for v in value.values)
+    if isinstance(value, ast.Call):
+        callee = dotted_name(value.func) or ""
+        if callee.rpartition(".")[2][:1].isupper():
+            return any(_result_carries(v, at, flow)
+                       for v in value.args +
+                       [kw.value for kw in value.keywords])
+    return False
+
+
+def _text_keyword(name: str | None) -> bool:
+    return name is None or bool(set(name_tokens(name)) & MESSAGE_TOKENS)
+
+
+def _helper_call(call: ast.Call) -> bool:
+    """A call of a function or method (its last name lowercase), not of
+    an exception class: what it returns is not followed
+    (``raise self.skipTest(msg)``, ``raise convert_to_http(e)``); the
+    caller still takes ``exc_type(...)`` of ``sys.exc_info()``."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else \
+        getattr(func, "id", None)
+    return name is not None and name != "__class__" and \
+        not name.lstrip("_")[:1].isupper()
+
+
+def _caught_what(node: ast.AST, facts) -> str:
+    """How the message names the exception whose text leaks: by the
+    innermost broad or driver handler around ``node``, else (the text
+    reached it through an assignment) by every such handler of its
+    function."""
+    kinds = [kind for kind in (catch_kind(h, facts)
+                               for h in enclosing_handlers(node)) if kind]
+    if kinds:
+        kinds = kinds[:1]
+    else:
+        kinds = [kind for kind in (
+            catch_kind(h, facts) for h in handlers_by_function(facts).get(
+                id(_owner(node, facts)), ())) if kind]
+    if kinds and set(kinds) == {"driver"}:
+        return "driver exception"
+    return "broadly caught exception"
 
 
 def _position(expr: ast.AST) -> str:
@@ -316,22 +363,23 @@ class RawExceptionLoggedThenReraised(Rule):
         NSA502). Safe. For ``.exception()``/``exc_info`` only a hint: log
         the traceback once, where the exception is finally handled.
     Known limits:
-        Only exceptions that may carry connection details count: broad
-        catches (Exception, BaseException, bare, a tuple with one) and
-        driver exceptions; a project or builtin exception's text is the
-        project's own message. ``.exception()``/``exc_info`` alone is
-        flagged only for driver exceptions: on a broad catch inside
-        ``save_and_reraise_exception`` it is Nova's idiom (about 40 sites in
-        nova 34.0.0), kept because the RPC layer's own log lacks the
-        ``instance=`` context, and a Nova reviewer would not take the
-        change. A new exception raised without ``from`` translates the
-        error rather than re-raising it: the log line is then the only
-        record of the original and is not flagged.
-        Debug level is not flagged. A handler counts as re-raising at a
-        logging call when a ``raise``/``six.reraise`` can run after it in
-        the handler, or the call sits in ``with
+        Whatever the handler caught (RULES.md): a project exception's text
+        may quote a driver's. Two shapes, named by the message: raw text
+        (``e``, ``str(e)``, ``e.args``, ``traceback.format_exc()``, through
+        simple assignments) at info or above, and the traceback
+        (``.exception()``, ``exc_info=True``) logged here and again by the
+        caller; Nova's ``LOG.exception`` inside
+        ``save_and_reraise_exception`` is the second shape and is flagged:
+        let a baseline absorb the existing ones. Re-raising is any
+        ``raise`` (a new exception chains the caught one as its context),
+        ``six.reraise``, or the logging call sitting in ``with
         excutils.save_and_reraise_exception():`` whose body never sets
-        ``reraise = False``.
+        ``reraise = False``. Decided per path: the raise must be able to
+        run after the logging call, not in the other branch of an ``if``
+        and not after a ``return`` that follows the call. Debug level is
+        not flagged; a level given as a variable is not judged. ``raise
+        SystemExit(...)`` is not a re-raise: the process ends and nothing
+        logs the exception again.
     """
 
     code = "NSA302"
@@ -339,8 +387,7 @@ class RawExceptionLoggedThenReraised(Rule):
     trigger = ("except",)
     symbol = "raw-exception-logged-then-reraised"
     cwe = (532, 209)
-    message = ("{what} logged at {level} and re-raised (CWE-532); mask it "
-               "or log once")
+    message = "{what} logged at {level} and re-raised (CWE-532); {advice}"
     fix = FixSafety.SAFE
     bad = (
         Example(
@@ -392,6 +439,48 @@ class RawExceptionLoggedThenReraised(Rule):
             "        LOG.error(traceback.format_exc())\n"
             "        raise\n",
             name="format-exc"),
+        Example(
+            "from oslo_log import log as logging\n"
+            "from oslo_utils import excutils\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def spawn(driver, instance):\n"
+            "    try:\n"
+            "        driver.spawn(instance)\n"
+            "    except Exception:\n"
+            "        with excutils.save_and_reraise_exception():\n"
+            "            LOG.exception('Instance failed to spawn',\n"
+            "                          instance=instance)\n",
+            name="exception-method-inside-save-and-reraise"),
+        Example(
+            "import logging\n\nfrom nova import exception\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except exception.InstanceNotFound as e:\n"
+            "        LOG.warning('gone: %s', e)\n"
+            "        raise\n",
+            name="project-exception-text"),
+        Example(
+            "import logging\n\nimport webob.exc\n\n"
+            "LOG = logging.getLogger(__name__)\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except ValueError:\n"
+            "        LOG.error('bad value', exc_info=True)\n"
+            "        raise webob.exc.HTTPBadRequest()\n",
+            name="exc-info-then-new-exception"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, retry):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except OSError as e:\n"
+            "        if retry:\n"
+            "            LOG.warning('giving up: %s', e)\n"
+            "        raise\n",
+            name="raise-after-conditional-log"),
         Example(
             "import requests\n\n\n"
             "class Worker:\n"
@@ -464,45 +553,44 @@ class RawExceptionLoggedThenReraised(Rule):
             "        raise\n",
             name="generic-message"),
         Example(
-            "import logging\n\nimport webob.exc\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
-            "def show(fn):\n"
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, retry):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        if retry:\n"
+            "            LOG.warning('retry later: %s', e)\n"
+            "            return None\n"
+            "        raise\n",
+            name="logged-then-returned-on-that-path"),
+        Example(
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def call(fn, strict):\n"
             "    try:\n"
             "        return fn()\n"
             "    except Exception:\n"
-            "        LOG.exception('Unexpected API error')\n"
-            "        raise webob.exc.HTTPInternalServerError()\n",
-            name="translated-to-new-exception"),
+            "        if strict:\n"
+            "            raise\n"
+            "        else:\n"
+            "            LOG.exception('ignored')\n",
+            name="raise-in-the-other-branch"),
         Example(
-            "from oslo_log import log as logging\n"
-            "from oslo_utils import excutils\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
-            "def spawn(driver, instance):\n"
-            "    try:\n"
-            "        driver.spawn(instance)\n"
-            "    except Exception:\n"
-            "        with excutils.save_and_reraise_exception():\n"
-            "            LOG.exception('Instance failed to spawn',\n"
-            "                          instance=instance)\n",
-            name="exception-method-on-broad-catch-is-the-nova-idiom"),
-        Example(
-            "import logging\n\nfrom nova import exception\n\n"
-            "LOG = logging.getLogger(__name__)\n\n\n"
+            "from nova import exception\nfrom oslo_log import log\n\n"
+            "LOG = log.getLogger(__name__)\n\n\n"
             "def call(fn):\n"
             "    try:\n"
             "        return fn()\n"
-            "    except exception.InstanceNotFound as e:\n"
-            "        LOG.warning('gone: %s', e)\n"
+            "    except exception.Invalid as e:\n"
+            "        LOG.info('invalid: %s', e.format_message())\n"
             "        raise\n",
-            name="specific-project-exception"),
+            name="format-message-is-not-raw"),
     )
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
-        owner = _owner_after_leaky_handler(node, facts)
-        if owner is None or facts.source is not None and \
-                not _LOG_CALL.search("\n".join(
-                    facts.lines[node.lineno - 1:node.end_lineno])):
+        if facts.source is not None and not _LOG_CALL.search("\n".join(
+                facts.lines[node.lineno - 1:node.end_lineno])):
             return
+        owner = _owner(node, facts)
         # Collect first: the walk sets a node's children's parents only
         # after yielding it, and the checks below ask for ancestors.
         calls = [call for call in walk_local(node)
@@ -525,18 +613,15 @@ class RawExceptionLoggedThenReraised(Rule):
             kw.arg == "exc_info" and not (
                 isinstance(kw.value, ast.Constant) and not kw.value.value)
             for kw in node.keywords)
-        # The traceback alone is flagged for driver exceptions only (see
-        # Known limits); with raw text, the fix data still says it is there.
-        exc_info = logs_traceback and catch_kind(handler, facts) == "driver"
         arguments = node.args[1:] if method == "log" else node.args
         texts = list(arguments) + [kw.value for kw in node.keywords
                                    if kw.arg not in NON_TEXT_KEYWORDS and
                                    kw.arg is not None]
-        start = facts.memo(first_leaky_handlers)[id(owner)]
+        start = facts.memo(first_handlers)[id(owner)]
         raw = []
         if any(may_carry(t, owner, start, facts) for t in texts):
             raw = self._raw_parts(texts, node, owner, facts)
-        if not raw and not exc_info:
+        if not raw and not logs_traceback:
             return
         fix_data = {}
         if raw:
@@ -548,16 +633,22 @@ class RawExceptionLoggedThenReraised(Rule):
                             raw_args=";".join(map(_position, raw)))
         if logs_traceback:
             fix_data["exc_info"] = "1"
-        what = ast.unparse(raw[0]) if raw else "the traceback"
-        if len(what) > 20:
-            what = "raw exception text"
-        yield self.finding(node, facts, what=what,
-                           level=_LEVEL_NAMES.get(level, str(level)),
-                           fix_data=fix_data)
+        level_name = _LEVEL_NAMES.get(level, str(level))
+        if raw:
+            what = ast.unparse(raw[0])
+            if len(what) > 20:
+                what = "exception text"
+            what = f"raw {what}"
+            advice = "mask it or log once"
+        else:
+            what = "traceback"
+            advice = "logged twice, log it once at the caller"
+        yield self.finding(node, facts, what=what, level=level_name,
+                           advice=advice, fix_data=fix_data)
 
     @staticmethod
     def _raw_parts(texts, call, owner, facts) -> list[ast.AST]:
-        flow = exception_flow(owner, facts)
+        flow = exception_flow(owner, facts, any_catch=True)
         return [part for text in texts
                 for part in flow.raw_parts(text, call)]
 
@@ -577,21 +668,31 @@ class ExceptionDetailToCaller(Rule):
         ``e.format_message()``, or return a generic message and log the
         detail (masked) for operators.
     Known limits:
-        A raised exception is a sink only when users see its message: webob
-        HTTP errors and the project's own exceptions (its package, or a
-        module named ``exception``/``exceptions`` outside the driver
-        libraries). Nova's fault handling shows a builtin's or library's
-        exception to users by class name only (``exception_to_dict``, the
-        API fault wrapper), so ``raise RuntimeError(str(e))`` or
-        ``raise db_exc.DBError(e)`` is not flagged. A project exception
-        that ignores the argument in its message, or an internal wrapper
-        that is unwrapped before it reaches anyone, is still flagged, as is
-        one raised where only operators see it (service start-up, periodic
-        tasks, nova-manage): the sink is not traced that far. Values flow
-        only through assignments in the same function. Builtins other than
-        Exception/BaseException, project exceptions and uses narrowed by
-        ``isinstance(e, <specific>)`` are not flagged; returning the
-        exception object itself is not text and is not flagged.
+        Sinks per RULES.md: a raised exception's message, reason and
+        positional arguments, of any type (builtins, library and
+        ``type(e)(...)`` included: the caller may show or store its text);
+        a keyword not named like a message (``cause=err``,
+        ``db_exception=exc``) given the bare exception object keeps it as
+        an attribute and is not a sink, nor is a test skip
+        (``unittest.SkipTest``). The exception may be built first (``ex =
+        Failure(reason=str(exc)); raise ex``); a webob HTTP error's
+        explanation wherever it is built; a returned value, also a
+        container or an object built from it (``return Result(code,
+        details=msg)``, a call of a CapWords class); a response body.
+        Values flow through simple assignments and string building in the
+        same function (``%``, f-strings, ``.format``, ``join``,
+        ``re.sub``); a helper's return value is not followed (``raise
+        self.skipTest(msg)``, ``raise convert_to_http_exc(e)``: a
+        lowercase callee is a function, not an exception class). Whether the
+        raised exception finally reaches a tenant (rather than the
+        operator of nova-manage or a periodic task) is not traced, nor is a
+        project exception that ignores the argument or a wrapper unwrapped
+        before anyone sees it (neutron's ``UnknownProvisioningError(e)``):
+        both are still flagged.
+        Builtins other than Exception/BaseException, project exceptions,
+        ``e.format_message()`` and uses narrowed by ``isinstance(e,
+        <specific>)`` are not flagged; the exception object itself
+        (returned or raised again) is not text and is not flagged.
     """
 
     code = "NSA303"
@@ -599,8 +700,8 @@ class ExceptionDetailToCaller(Rule):
     trigger = ("except",)
     symbol = "exception-detail-to-caller"
     cwe = (209,)
-    message = ("text of a broadly caught exception reaches the caller via "
-               "{sink} (CWE-209); use a generic message")
+    message = ("text of a {caught} reaches the caller via {sink} "
+               "(CWE-209); use a generic message")
     fix = FixSafety.NONE
     bad = (
         Example(
@@ -628,6 +729,49 @@ class ExceptionDetailToCaller(Rule):
             "    except (IOError, Exception) as ex:\n"
             "        raise exception.VolumeAttachFailed(reason=str(ex))\n",
             name="tuple-with-exception-into-reason"),
+        Example(
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise ValueError('call failed: %s' % str(e))\n",
+            name="builtin-raised-with-broad-text"),
+        Example(
+            "class ClientError(Exception):\n"
+            "    pass\n\n\n"
+            "def call(fn, target):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except BaseException as ex:\n"
+            "        raise ClientError(target, ex)\n",
+            name="exception-as-positional-argument"),
+        Example(
+            "from nova import exception\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as exc:\n"
+            "        ex = exception.Failure(reason=str(exc))\n"
+            "        raise ex\n",
+            name="exception-built-then-raised"),
+        Example(
+            "import collections\n\n"
+            "Result = collections.namedtuple('Result', 'code details')\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return Result(0, fn())\n"
+            "    except Exception as e:\n"
+            "        msg = ', '.join(['failed', str(e)])\n"
+            "        return Result(500, details=msg)\n",
+            name="result-object-returned"),
+        Example(
+            "import re\n\nfrom oslo_db import exception as db_exc\n\n\n"
+            "def call(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except db_exc.DBError as e:\n"
+            "        return re.sub('\\s+', ' ', str(e))\n",
+            name="driver-text-through-re-sub"),
     )
     good = (
         Example(
@@ -682,21 +826,48 @@ class ExceptionDetailToCaller(Rule):
             "    except Exception as e:\n"
             "        return e\n",
             name="exception-object-returned"),
+        Example(
+            "import webob.exc\n\n\n"
+            "def show(fn):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        raise webob.exc.HTTPServerError('failed') from e\n",
+            name="chained-with-generic-message"),
+        Example(
+            "def call(fn, log):\n"
+            "    try:\n"
+            "        return fn()\n"
+            "    except Exception as e:\n"
+            "        log(e)\n"
+            "        return Result(500, details=len(str(e)))\n",
+            name="derived-length-in-result"),
     )
 
     def _check_raise(self, node: ast.Raise, facts):
-        exc = node.exc
-        if not isinstance(exc, ast.Call):
-            return
-        flow = _flow_for(node, [exc], facts)
-        if flow is None or original_type_wrap(exc, facts) is not None:
-            return
-        if _shown_to_users(exc.func, facts):
-            values = list(exc.args) + [kw.value for kw in exc.keywords]
-            if any(flow.carries(v, node) for v in values):
-                yield self.finding(node, facts, sink=self._sink(exc, facts))
+        built, at = set_parents(node).exc, node
+        if isinstance(built, ast.Name):
+            # ``ex = Failure(reason=str(exc)); raise ex``
+            assign = latest_assignment(built, facts)
+            if assign is None:
                 return
-        yield from self._http_sinks(exc, node, flow, facts)
+            built, at = set_parents(assign).value, assign
+        if not isinstance(built, ast.Call) or _helper_call(built) and \
+                original_type_wrap(built, facts) is None:
+            return
+        flow = _flow_for(node, [built], facts)
+        if flow is None:
+            return
+        if facts.qualified_name(built.func) in TEST_SKIPS:
+            return
+        values = list(built.args) + [
+            kw.value for kw in built.keywords
+            if _text_keyword(kw.arg) or
+            not holds_exception_object(kw.value, facts)]
+        if any(flow.carries(v, at) for v in values):
+            yield self._finding(node, facts, self._sink(built, facts))
+            return
+        yield from self._http_sinks(built, at, flow, facts)
 
     def _check_return(self, node: ast.Return, facts):
         value = node.value
@@ -708,8 +879,12 @@ class ExceptionDetailToCaller(Rule):
         found = list(self._http_sinks(value, node, flow, facts))
         if found:
             yield from found
-        elif flow.carries(value, node):
-            yield self.finding(node, facts, sink="a returned value")
+        elif _result_carries(value, node, flow):
+            yield self._finding(node, facts, "a returned value")
+
+    def _finding(self, node: ast.AST, facts, sink: str):
+        return self.finding(node, facts, sink=sink,
+                            caught=_caught_what(node, facts))
 
     def visit_Module(self, node: ast.Module, facts):
         # One loop per statement kind instead of a dispatch per statement,
@@ -717,7 +892,7 @@ class ExceptionDetailToCaller(Rule):
         if not facts.memo(leaky_spans):
             return
         for raise_ in statements_in_leaky_spans(facts, ast.Raise):
-            if raise_.exc.__class__ is ast.Call:
+            if raise_.exc.__class__ in (ast.Call, ast.Name):
                 yield from self._check_raise(raise_, facts)
         for return_ in statements_in_leaky_spans(facts, ast.Return):
             value = return_.value
@@ -754,7 +929,7 @@ class ExceptionDetailToCaller(Rule):
                 if receiver and set(name_tokens(
                         receiver.rpartition(".")[2])) & RESPONSE_TOKENS and \
                         flow.carries(value, node):
-                    yield self.finding(node, facts, sink="a response body")
+                    yield self._finding(node, facts, "a response body")
                     return
 
     @staticmethod
@@ -777,7 +952,7 @@ class ExceptionDetailToCaller(Rule):
             values = call.args[:1] + [kw.value for kw in call.keywords
                                       if kw.arg in HTTP_TEXT_KEYWORDS]
             if any(flow.carries(v, at) for v in values):
-                yield self.finding(call, facts, sink="an HTTP explanation")
+                yield self._finding(call, facts, "an HTTP explanation")
                 return
 
 

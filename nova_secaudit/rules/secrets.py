@@ -22,7 +22,8 @@ from nova_secaudit.analysis.mutables import (
     statements_naming_shared_state)
 from nova_secaudit.analysis.scopes import body_ranges
 from nova_secaudit.analysis.sensitive import (
-    bound_values, is_sensitive_expression, is_sensitive_name, secret_flow)
+    HOLDER_ATTRIBUTES, bound_values, is_sensitive_expression,
+    is_sensitive_name, secret_flow, sensitive_key)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("5", "secrets", "Connection secrets in global caches and logs")
@@ -64,12 +65,15 @@ def _may_carry(expr: ast.AST, scope, facts) -> bool:
                 stack.extend(bindings.get(name, ()))
             continue
         if kind is ast.Attribute:
-            # an attribute of a secret is not one unless named as one
+            # an attribute of a secret is not one unless named as one, or
+            # a credential holder's writer/reader
             if is_sensitive_name(inner.attr, settings):
                 return True
+            if inner.attr in HOLDER_ATTRIBUTES:
+                stack.append(inner.value)
             continue
-        if (kind is ast.Subscript or kind is ast.Call) and \
-                is_sensitive_expression(inner, facts):
+        if (kind is ast.Subscript or kind is ast.Call or
+                kind is ast.Dict) and is_sensitive_expression(inner, facts):
             return True
         stack.extend(flowing_parts(inner, facts))
     return False
@@ -416,7 +420,7 @@ class UnmaskedSecretLogged(Rule):
             masker = "a URL-credential masker" if url else \
                 facts.settings.masker.rpartition(".")[2] + "()"
             yield self.finding(argument, facts, fix_data=data,
-                               what=_describe(argument),
+                               what=_describe(argument, scope, facts),
                                where="logged" if where == "log"
                                else "in exception", masker=masker)
 
@@ -436,13 +440,56 @@ class UnmaskedSecretLogged(Rule):
                                        facts)
 
 
-def _describe(expr: ast.AST) -> str:
-    """``transport_url`` for ``cell_mapping.transport_url``; short source
-    text otherwise."""
-    if isinstance(expr, ast.Attribute):
-        return expr.attr
+def _describe(expr: ast.AST, scope, facts) -> str:
+    """The secret ``expr`` carries, by name: ``transport_url`` for
+    ``cell_mapping.transport_url``, the sensitive key of a dict, the
+    constructor of a credential holder, found through local bindings;
+    short source text when no name is found. Never a cut-off display."""
+    found = _secret_source(expr, scope, facts)
+    if found is not None:
+        return found
     text = " ".join(ast.unparse(expr).split())
-    return text if len(text) <= 28 else text[:25] + "..."
+    return text if len(text) <= 28 and "{" not in text else "value"
+
+
+def _secret_source(expr: ast.AST, scope, facts) -> str | None:
+    settings = facts.settings
+    bindings = facts.memo(bound_values, scope)
+    stack, seen = [expr], set()
+    while stack:
+        inner = stack.pop(0)
+        if isinstance(inner, ast.Dict):
+            key = sensitive_key(inner, facts)
+            if key is not None:
+                return key
+        elif isinstance(inner, ast.Name):
+            if is_sensitive_name(inner.id, settings):
+                return inner.id
+            if inner.id not in seen:
+                seen.add(inner.id)
+                stack.extend(bindings.get(inner.id, ()))
+            continue
+        elif isinstance(inner, ast.Attribute):
+            if is_sensitive_name(inner.attr, settings):
+                return inner.attr
+        elif isinstance(inner, ast.Call) and \
+                is_sensitive_expression(inner, facts):
+            key = _constant_key(inner)
+            return key or ast.unparse(inner.func).rpartition(".")[2] + "()"
+        elif isinstance(inner, ast.Subscript) and \
+                is_sensitive_expression(inner, facts):
+            return _constant_key(inner)
+        stack.extend(flowing_parts(inner, facts))
+    return None
+
+
+def _constant_key(expr: ast.AST) -> str | None:
+    """``'password'`` of ``conf['password']`` / ``conf.get('password')``."""
+    key = expr.slice if isinstance(expr, ast.Subscript) else \
+        (expr.args[0] if expr.args else None)
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return key.value
+    return None
 
 
 RULES = (SecretInGlobalCache, UnmaskedSecretLogged)

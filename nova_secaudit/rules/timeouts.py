@@ -11,7 +11,7 @@ from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.logs import logging_method
 from nova_secaudit.analysis.names import last_name, name_tokens
 from nova_secaudit.analysis.pending import (
-    PendingWork, Position, created_work, root_keys)
+    PendingWork, Position, created_work, root_keys, started_before)
 from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("4", "timeouts", "Timeouts that never cancel")
@@ -355,10 +355,25 @@ def catches_timeout_only(handler_type: ast.AST | None, facts) -> bool:
     return any(_is_timeout_type(t, facts) for t in types)
 
 
+def _is_default(expr: ast.AST | None) -> bool:
+    """A value a handler returns instead of the result: nothing, a
+    constant, an empty or constant display, or a name (a sentinel)."""
+    if expr is None or isinstance(expr, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        return all(_is_default(e) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return all(_is_default(e) for e in expr.keys + expr.values)
+    return False
+
+
 def _only_logs_passes_or_assigns(body: list[ast.stmt], facts) -> bool:
+    """The handler only logs, passes, assigns or returns a default."""
     for stmt in body:
         if isinstance(stmt, (ast.Pass, ast.Assign, ast.AugAssign,
                              ast.AnnAssign, ast.Continue, ast.Break)):
+            continue
+        if isinstance(stmt, ast.Return) and _is_default(stmt.value):
             continue
         if isinstance(stmt, ast.Expr) and (
                 isinstance(stmt.value, ast.Constant)
@@ -381,8 +396,16 @@ class TimeoutHandlerSwallows(Rule):
         None automatic: cancel or kill the work in the handler
         (``future.cancel()``, ``gt.kill()``), or re-raise.
     Known limits:
-        Only work started in the same function and waited on inside the
-        try body is tracked.
+        Only work started in the same function is tracked. When the try
+        body waits on that work, it must be settled or handed on after the
+        handler; when the timeout comes from something else (an RPC call
+        raising ``MessagingTimeout`` while a greenthread started earlier
+        runs), the work must never be settled nor handed on in the
+        function. A handler body counts as swallowing when it only logs,
+        passes, assigns, continues/breaks, or returns a default (nothing,
+        a constant, a name, a display of those). Work created without
+        binding a name (``eventlet.spawn(f)`` as a statement) is not
+        tracked.
     """
 
     code = "NSA402"
@@ -411,6 +434,37 @@ class TimeoutHandlerSwallows(Rule):
             "        with eventlet.Timeout(5):\n"
             "            gt.wait()\n",
             name="suppressed-eventlet-timeout"),
+        Example(
+            "from concurrent import futures\n"
+            "import logging\n\nLOG = logging.getLogger(__name__)\n\n\n"
+            "def gather(executor, fns):\n"
+            "    fs = [executor.submit(fn) for fn in fns]\n"
+            "    try:\n"
+            "        return [f.result() for f in "
+            "futures.as_completed(fs, timeout=30)]\n"
+            "    except futures.TimeoutError:\n"
+            "        LOG.warning('gather timed out')\n"
+            "        return []\n",
+            name="as-completed-logs-and-returns-default"),
+        Example(
+            "import threading\n\n\n"
+            "def run(fn, done):\n"
+            "    worker = threading.Thread(target=fn)\n"
+            "    worker.start()\n"
+            "    try:\n"
+            "        done.result(timeout=5)\n"
+            "    except TimeoutError:\n"
+            "        pass\n",
+            name="thread-never-joined"),
+        Example(
+            "import eventlet\nimport oslo_messaging\n\n\n"
+            "def call(client, ctxt, beat):\n"
+            "    heartbeat = eventlet.spawn(beat)\n"
+            "    try:\n"
+            "        return client.call(ctxt, 'ping', timeout=30)\n"
+            "    except oslo_messaging.MessagingTimeout:\n"
+            "        return None\n",
+            name="messaging-timeout-greenthread-never-killed"),
     )
     good = (
         Example(
@@ -449,6 +503,45 @@ class TimeoutHandlerSwallows(Rule):
             "    except (TimeoutError, Exception):\n"
             "        pass\n",
             name="tuple-with-broad-exception"),
+        Example(
+            "import eventlet\nimport oslo_messaging\n\n\n"
+            "def call(client, ctxt, beat):\n"
+            "    heartbeat = eventlet.spawn(beat)\n"
+            "    try:\n"
+            "        return client.call(ctxt, 'ping', timeout=30)\n"
+            "    except oslo_messaging.MessagingTimeout:\n"
+            "        return None\n"
+            "    finally:\n"
+            "        heartbeat.kill()\n",
+            name="greenthread-killed-in-finally"),
+        Example(
+            "import threading\n\n\n"
+            "def run(fn, done):\n"
+            "    try:\n"
+            "        done.result(timeout=5)\n"
+            "    except TimeoutError:\n"
+            "        pass\n"
+            "    worker = threading.Thread(target=fn)\n"
+            "    worker.start()\n",
+            name="thread-started-after-the-handler"),
+        Example(
+            "from concurrent import futures\n\n\n"
+            "def call(executor, fn):\n"
+            "    future = executor.submit(fn)\n"
+            "    try:\n"
+            "        return future.result(timeout=10)\n"
+            "    except futures.TimeoutError:\n"
+            "        return future\n",
+            name="future-handed-back"),
+        Example(
+            "from concurrent import futures\n\n\n"
+            "def call(executor, fn, fallback):\n"
+            "    future = executor.submit(fn)\n"
+            "    try:\n"
+            "        return future.result(timeout=10)\n"
+            "    except futures.TimeoutError:\n"
+            "        return fallback()\n",
+            name="handler-does-more-than-return-a-default"),
     )
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
@@ -481,10 +574,16 @@ class TimeoutHandlerSwallows(Rule):
         if not started:
             return False
         pending = PendingWork(func, started, facts)
-        if not any(mentions(stmt, pending.keys) for stmt in guarded_body):
-            return False
-        return not (pending.is_settled_after(anchor)
-                    or pending.is_handed_on_after(anchor))
+        if any(mentions(stmt, pending.keys) for stmt in guarded_body):
+            # The timed-out wait was on this work: settled after it?
+            return not (pending.is_settled_after(anchor)
+                        or pending.is_handed_on_after(anchor))
+        # A timeout of something else (an RPC call, a queue) while work
+        # started before it runs on: flagged when that work is never
+        # settled nor handed on anywhere in the function.
+        return started_before(func, anchor, facts) and not (
+            pending.is_settled_after(func) or
+            pending.is_handed_on_after(func))
 
 
 def _thread_objects(func, facts) -> set[str]:

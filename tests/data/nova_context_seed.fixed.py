@@ -85,7 +85,7 @@ def scatter_gather_cells(context, cell_mappings, timeout, fn, *args):
             LOG.error('Error gathering result from cell %s: %s',  # expect: NSA302
                       cell_uuid,
                       strutils.mask_password(_mask_url_credentials(e)))
-            raise  # expect: NSA301
+            raise  # expect: NSA301, NSA303
 
     executor = get_default_executor()
     for cell_mapping in cell_mappings:
