@@ -221,12 +221,22 @@ def _patch_lines(text: str) -> list[str]:
         ([lines[-1]] if lines[-1] else [])
 
 
+def diff_path(path: str) -> str:
+    """``path`` as a patch names it: relative to the current directory,
+    with ``/`` separators (``git apply`` resolves it against the work
+    tree's top when run there)."""
+    return os.path.relpath(path).replace(os.sep, "/")
+
+
 def unified_diff(old: str, new: str, path: str) -> str:
-    """A unified diff that patch(1) and ``git apply`` accept, with the
-    ``\\ No newline at end of file`` marker where a file lacks one."""
+    """A unified diff that ``git apply`` and ``patch -p1`` accept: ``a/``
+    and ``b/`` prefixes, and the ``\\ No newline at end of file`` marker
+    where a file lacks one."""
     out = []
+    name = diff_path(path)
     for line in difflib.unified_diff(_patch_lines(old), _patch_lines(new),
-                                     fromfile=path, tofile=path):
+                                     fromfile="a/" + name,
+                                     tofile="b/" + name):
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
@@ -357,15 +367,29 @@ def add_fix_arguments(parser) -> None:
                         help="NSA101 bound to add (default: config, 8)")
     parser.add_argument("--max-backlog", type=_positive, default=None,
                         help="NSA102 backlog bound (default: config, 64)")
-    parser.add_argument("--masker", default=None,
+    parser.add_argument("--masker", default=None, type=function_name,
                         help="NSA302/NSA502 masker (default "
                              "oslo_utils.strutils.mask_password)")
-    parser.add_argument("--url-masker", default=None,
+    parser.add_argument("--url-masker", default=None, type=function_name,
                         help="URL-credential masker, pkg.mod.function "
-                             "(default: a private helper added per module)")
+                             "(default: one helper per package, see "
+                             "docs/codemods.md)")
     parser.add_argument("--reuse-lock", default=None, metavar="NAME",
                         help="NSA2xx: reuse the module's lock NAME where "
                              "the code already holds it")
+
+
+def function_name(value: str) -> str:
+    """argparse type: ``pkg.module.function`` and nothing else (it is
+    written into the fixed code)."""
+    import argparse
+
+    from nova_secaudit.settings import function_name_problem
+
+    problem = function_name_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{value!r} {problem}")
+    return value
 
 
 def _positive(value: str) -> int:

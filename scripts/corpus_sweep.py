@@ -131,6 +131,7 @@ def split_diff(text: str) -> dict[str, list[str]]:
         if line.startswith("--- ") and index + 1 < len(lines) and \
                 lines[index + 1].startswith("+++ "):
             current = lines[index + 1][4:].rstrip("\n")
+            current = current[2:] if current.startswith("b/") else current
             if current in files:
                 raise ValueError(f"{current}: two diffs for one file")
             files[current] = []

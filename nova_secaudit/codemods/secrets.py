@@ -37,6 +37,7 @@ from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
 from nova_secaudit.codemods.layout import MAX_LINE, fits_in_statement, \
     relayout_call
+from nova_secaudit.fixing import function_name
 
 URL_HELPER = "_mask_url_credentials"
 URL_HELPER_CODE = '''\
@@ -64,11 +65,11 @@ class MaskSecrets(FindingCodemod):
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
         add_common_args(arg_parser)
         arg_parser.add_argument(
-            "--masker", default=None,
+            "--masker", default=None, type=function_name,
             help="masker function, pkg.module.function (default "
                  "oslo_utils.strutils.mask_password)")
         arg_parser.add_argument(
-            "--url-masker", default=None,
+            "--url-masker", default=None, type=function_name,
             help="URL-credential masker, pkg.module.function (default: a "
                  "private helper added once per module)")
 
