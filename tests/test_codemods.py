@@ -115,6 +115,10 @@ def edited_lines_outside_findings(before: str, after: str,
         if "block_start" in args:
             covered.update(range(int(args["block_start"]),
                                  int(args["block_end"]) + 1))
+        if "branch_line" in args:  # NSA401: the not-done branch
+            first, last = _statement_lines(tree, int(args["branch_line"]),
+                                           int(args["branch_col"]))
+            covered.update(range(first, last + 1))
     old, new = before.splitlines(), after.splitlines()
     problems = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
@@ -800,4 +804,5 @@ def test_NSA401_not_fixed_when_the_futures_are_looked_at_after_the_wait(
     assert path.read_text() == source and not result.changed
     assert [(code, reason.split(";")[0]) for _, code, reason in
             result.skipped] == [
-        ("NSA401", "the futures are looked at after the wait")]
+        ("NSA401", "the futures are read after the wait (line 9, "
+                   "'tasks')")]

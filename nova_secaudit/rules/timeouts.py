@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from nova_secaudit.analysis import enclosing_function, parent_of
+from nova_secaudit.analysis.cancelling import cancel_plan
 from nova_secaudit.analysis.functions import (
     enclosing_loops, is_none, mentions, parameter_names, walk_local)
 from nova_secaudit.analysis.imports import dotted_name
@@ -94,36 +95,6 @@ def _assignment_targets(call: ast.Call) -> list[ast.AST]:
             parent.value is call:
         return [parent.target]
     return []
-
-
-def _inspected_after(call: ast.Call, collection: set[str]) -> bool:
-    """Whether the function looks at the waited-on collection again after
-    the wait. Cancelling right after the wait is then unsafe: a cancelled
-    future counts as done() and its result() raises CancelledError."""
-    func = enclosing_function(call)
-    if func is None:
-        return True
-    end = (call.end_lineno, call.end_col_offset)
-    return any(isinstance(node, (ast.Name, ast.Attribute)) and
-               (node.lineno, node.col_offset) > end and
-               dotted_name(node) in collection for node in walk_local(func))
-
-
-def _pending_expression(call: ast.Call, returns_pair: bool) -> str | None:
-    """Source of the not-yet-done futures after a collection wait."""
-    targets = _assignment_targets(call)
-    if returns_pair and len(targets) == 1:
-        target = targets[0]
-        if isinstance(target, (ast.Tuple, ast.List)) and \
-                len(target.elts) == 2 and \
-                isinstance(target.elts[1], ast.Name) and \
-                target.elts[1].id != "_":
-            return target.elts[1].id
-        if isinstance(target, ast.Name):
-            return target.id + ".not_done"
-    if call.args:
-        return ast.unparse(call.args[0])
-    return None
 
 
 class TimeoutWithoutCancel(Rule):
@@ -273,17 +244,8 @@ class TimeoutWithoutCancel(Rule):
         roots = set(waited)
         for target in _assignment_targets(node):
             roots |= {n for n in map(dotted_name, ast.walk(target)) if n}
-        if not COLLECTION_WAITS[wait]:
-            fix_data = {"unfixable": RAISING_WAIT_HINT}
-        elif _inspected_after(node, waited):
-            fix_data = {"unfixable": "the futures are looked at after the "
-                                     "wait; cancel them once their results "
-                                     "are in"}
-        elif not isinstance(parent_of(node), ast.Assign):
-            fix_data = {"unfixable": "keep the wait's result (done, not_done"
-                                     " = ...) and cancel not_done"}
-        else:
-            fix_data = {"pending": _pending_expression(node, True)}
+        fix_data = cancel_plan(node, waited, facts) \
+            if COLLECTION_WAITS[wait] else {"unfixable": RAISING_WAIT_HINT}
         yield from self._report(node, roots, facts, last_name(wait),
                                 fix_data)
 
