@@ -804,5 +804,5 @@ def test_NSA401_not_fixed_when_the_futures_are_looked_at_after_the_wait(
     assert path.read_text() == source and not result.changed
     assert [(code, reason.split(";")[0]) for _, code, reason in
             result.skipped] == [
-        ("NSA401", "the futures are read after the wait (line 9, "
-                   "'tasks')")]
+        ("NSA401", "the futures are read after the wait (line 8, "
+                   "'future')")]
