@@ -56,6 +56,7 @@ class FixOptions:
     write: bool = True
     diff: bool = False
     reuse_lock: str | None = None
+    unsafe_fixes: bool = False
 
 
 @dataclass
@@ -67,6 +68,8 @@ class FileFix:
     parsed_by_libcst: bool = False
     fixes: Counter = field(default_factory=Counter)
     not_fixable: Counter = field(default_factory=Counter)
+    # Unsafe fixes not applied because --unsafe-fixes was not given.
+    held_back: Counter = field(default_factory=Counter)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     error: str | None = None
     diff: str = ""
@@ -120,12 +123,14 @@ def transform_text(text: str, path: str, settings: Settings,
             continue
         context = CodemodContext(filename=path)
         codemod = command(context, settings=settings, codes=codes,
-                          reuse_lock=options.reuse_lock, known=known)
+                          reuse_lock=options.reuse_lock, known=known,
+                          unsafe_fixes=options.unsafe_fixes)
         try:
             module = codemod.transform_module(module)
         except SkipFile:
             pass
         result.fixes.update(codemod.fixed)
+        result.held_back.update(found.code for found in codemod.held_back)
         for found, reason in codemod.skipped:
             result.skipped.append((found.line, found.code, reason))
     return module.code
@@ -319,6 +324,7 @@ class Summary:
     parsed_by_libcst: int = 0
     fixes: Counter = field(default_factory=Counter)
     not_fixable: Counter = field(default_factory=Counter)
+    held_back: Counter = field(default_factory=Counter)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     skipped_fixes: list[tuple[str, int, str, str]] = field(
         default_factory=list)
@@ -329,6 +335,7 @@ class Summary:
         self.parsed_by_libcst += result.parsed_by_libcst
         self.fixes.update(result.fixes)
         self.not_fixable.update(result.not_fixable)
+        self.held_back.update(result.held_back)
         if result.error:
             self.skipped_files.append((result.path, result.error))
         for line, code, reason in result.skipped:
@@ -342,6 +349,12 @@ class Summary:
         total = sum(self.fixes.values())
         out.append(f"fixes: {total}" + "".join(
             f"\n  {code}: {n}" for code, n in sorted(self.fixes.items())))
+        if self.held_back:
+            out.append(
+                f"unsafe fixes held back: {sum(self.held_back.values())} "
+                "(" + ", ".join(f"{code} x{n}" for code, n in
+                                sorted(self.held_back.items())) +
+                "; apply with --unsafe-fixes after review)")
         if self.not_fixable:
             out.append("not auto-fixable (fix by hand): " + ", ".join(
                 f"{code} x{n}" for code, n in sorted(
@@ -363,6 +376,10 @@ def add_fix_arguments(parser) -> None:
                         help="print a unified diff; write nothing")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a file would change")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply fixes that may change behaviour "
+                             "beyond the defect (NSA102, NSA301 with a new "
+                             "type; see docs/codemods.md)")
     parser.add_argument("--max-workers", type=_positive, default=None,
                         help="NSA101 bound to add (default: config, 8)")
     parser.add_argument("--max-backlog", type=_positive, default=None,
@@ -419,7 +436,8 @@ def run(args, settings: Settings) -> int:
         settings = settings.replace(**changes)
     write = not (args.diff or args.check)
     options = FixOptions(codes=fixable_codes(settings), write=write,
-                         diff=args.diff, reuse_lock=args.reuse_lock)
+                         diff=args.diff, reuse_lock=args.reuse_lock,
+                         unsafe_fixes=args.unsafe_fixes)
     summary = Summary()
     files, errors = [], 0
     for path, error in iter_python_files(args.paths):

@@ -40,7 +40,7 @@ def run_commands(source: str, codes=None, settings: Settings = EVERY,
         if not mine:
             continue
         codemod = command(CodemodContext(filename=path), settings=settings,
-                          codes=mine, **options)
+                          codes=mine, **{"unsafe_fixes": True, **options})
         try:
             module = codemod.transform_module(module)
         except SkipFile:

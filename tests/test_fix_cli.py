@@ -115,10 +115,17 @@ def test_select_and_ignore(tree, capsys):
     assert "with _CELLS_LOCK:" in read(tree, "pkg/cells.py")
 
 
-def test_opt_in_backlog_fix_only_when_selected(tree):
+def test_opt_in_backlog_fix_only_when_selected_and_unsafe_allowed(
+        tree, capsys):
     main(["fix", str(tree / "pkg/executors.py")])
     assert "check_and_reject" not in read(tree, "pkg/executors.py")
+    capsys.readouterr()
     main(["fix", "--select", "NSA102", str(tree / "pkg/executors.py")])
+    assert "check_and_reject" not in read(tree, "pkg/executors.py")
+    assert "unsafe fixes held back: 1 (NSA102 x1; apply with " \
+        "--unsafe-fixes after review)" in capsys.readouterr().out
+    main(["fix", "--select", "NSA102", "--unsafe-fixes",
+          str(tree / "pkg/executors.py")])
     text = read(tree, "pkg/executors.py")
     assert "check_and_reject=futurist.rejection.reject_when_reached(64)" \
         in text and "import futurist.rejection\n" in text

@@ -1,10 +1,12 @@
 """NSA301: stop rebuilding a caught exception from its own text.
 
 ``raise type(e)(str(e))`` becomes a bare ``raise`` when the arguments are
-only the exception's own text (fix data ``bare``); otherwise ``raise
-<CaughtType>(...) from e`` with the type the handler names (fix data
-``type`` and ``name``). A handler catching a tuple, and ``six.reraise``,
-are left for a person and reported as skipped.
+only the exception's own text (fix data ``bare``; safe); otherwise, with
+``--unsafe-fixes`` only, ``raise <CaughtType>(...) from e`` with the type
+the handler names (fix data ``type`` and ``name``; unsafe: under ``except
+Exception`` callers that catch the real type no longer do). A handler
+catching a tuple, and ``six.reraise``, are left for a person and reported
+as skipped.
 
 Run under libcst's runner::
 
@@ -18,6 +20,7 @@ import libcst as cst
 
 from nova_secaudit.codemods.base import FindingCodemod
 from nova_secaudit.codemods.layout import relayout_call
+from nova_secaudit.engine import FixSafety
 
 
 class ReraiseOriginal(FindingCodemod):
@@ -26,12 +29,22 @@ class ReraiseOriginal(FindingCodemod):
     DESCRIPTION = "NSA301: re-raise instead of rebuilding the exception"
     CODES = ("NSA301",)
 
-    def fixable(self, found):
+    @classmethod
+    def fixable(cls, found):
         args = found.fix_args
         if "bare" in args or "type" in args:
             return super().fixable(found)
         return ("the handler names no single exception type to raise "
                 "(tuple, bare except or six.reraise); fix by hand")
+
+    @classmethod
+    def safety(cls, found):
+        # A bare raise keeps the type, text and traceback; ``raise
+        # <CaughtType>(...) from e`` raises the class the handler names,
+        # which may be a base of the real one (``except Exception``): a
+        # caller catching the original type no longer does.
+        return FixSafety.SAFE if "bare" in found.fix_args else \
+            FixSafety.UNSAFE
 
     def leave_Raise(self, original: cst.Raise, updated: cst.Raise):
         for target in self.targets_at(original):

@@ -73,7 +73,8 @@ class MaskSecrets(FindingCodemod):
             help="URL-credential masker, pkg.module.function (default: a "
                  "private helper added once per module)")
 
-    def fixable(self, found):
+    @classmethod
+    def fixable(cls, found):
         args = found.fix_args
         if found.code == "NSA302" and args.get("exc_info"):
             return ("the traceback is logged (.exception()/exc_info=True): "

@@ -90,7 +90,8 @@ class CancelPendingFutures(FindingCodemod):
     DESCRIPTION = "NSA401: cancel the futures a timed-out wait left running"
     CODES = ("NSA401",)
 
-    def fixable(self, found):
+    @classmethod
+    def fixable(cls, found):
         args = found.fix_args
         if "pending" not in args and "branch_line" not in args and \
                 "unfixable" not in args:
