@@ -240,7 +240,7 @@ def test_diff_applies_with_plain_git_apply(tree, monkeypatch, capsys):
     ("masker", "nova.utils.mask password"),
 ], ids=["call-expression", "keyword-part", "not-qualified", "space"])
 def test_masker_that_is_not_a_dotted_name_is_refused(tree, capsys, key,
-                                                    value):
+                                                     value):
     (tree / "pyproject.toml").write_text(
         f"[tool.nova-secaudit]\n{key} = {json.dumps(value)}\n")
     (tree / "pkg/secret.py").write_text(SECRET_LOGGED)

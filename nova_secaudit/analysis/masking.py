@@ -69,3 +69,61 @@ def is_masked(expr: ast.AST, facts, within: ast.AST | None = None) -> bool:
         if isinstance(parent, ast.stmt):
             return False
     return False
+
+
+def text_source(tree: ast.AST, position: tuple[int, int, int, int]):
+    """Where to mask a raw text that a handler logs through a local name.
+
+    ``msg = "Failed: %s" % e; LOG.error(msg); raise Error(msg)``: masking
+    ``msg`` in the log call alone would leave the raised message raw. When
+    the expression at ``position`` (ast line, byte col, end line, end col)
+    is such a name, the answer is ``("binding", value)``: the value of its
+    one assignment earlier in the handler, where one masker covers every
+    sink. ``("sinks", lines)`` when the name has other readers but no such
+    binding (the fix must be declined); None when the position is not a
+    name read elsewhere.
+    """
+    name, handler = _name_in_handler(tree, position)
+    if name is None:
+        return None
+    stores = [n for n in ast.walk(handler) if isinstance(n, ast.Name)
+              and n.id == name.id and not isinstance(n.ctx, ast.Load)]
+    readers = sorted({n.lineno for n in ast.walk(handler)
+                      if isinstance(n, ast.Name) and n.id == name.id and
+                      isinstance(n.ctx, ast.Load) and n is not name})
+    if not readers:
+        return None
+    binding = _single_binding(handler, name, stores)
+    if binding is not None:
+        return "binding", binding
+    return "sinks", readers
+
+
+def _name_in_handler(tree: ast.AST, position):
+    line, col, end_line, end_col = position
+    for handler in ast.walk(tree):
+        if not isinstance(handler, ast.ExceptHandler) or \
+                not handler.lineno <= line <= handler.end_lineno:
+            continue
+        for node in ast.walk(handler):
+            if isinstance(node, ast.Name) and \
+                    isinstance(node.ctx, ast.Load) and \
+                    (node.lineno, node.col_offset, node.end_lineno,
+                     node.end_col_offset) == position and \
+                    node.id != handler.name:
+                return node, handler
+    return None, None
+
+
+def _single_binding(handler, name: ast.Name, stores):
+    """The value of ``name``'s only store in ``handler``, a plain
+    ``name = value`` that runs before the read in the same block path."""
+    if len(stores) != 1:
+        return None
+    for node in ast.walk(handler):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                node.targets[0] is stores[0] and \
+                (node.end_lineno, node.end_col_offset) < \
+                (name.lineno, name.col_offset):
+            return node.value
+    return None

@@ -221,6 +221,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         if not usable:
             raise SkipFile("no finding of " + ", ".join(self.codes) +
                            " to fix")
+        self.text = text
         self.targets = Targets(usable, text)
         return super().transform_module(tree)
 

@@ -28,11 +28,12 @@ Run under libcst's runner::
 from __future__ import annotations
 
 import argparse
+import ast
 
 import libcst as cst
 
-from nova_secaudit.codemods.base import FindingCodemod, Targets, \
-    add_common_args
+from nova_secaudit.analysis.masking import text_source
+from nova_secaudit.codemods.base import FindingCodemod, add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
 from nova_secaudit.codemods.layout import MAX_LINE, fits_in_statement, \
@@ -91,30 +92,56 @@ class MaskSecrets(FindingCodemod):
                                                   cst.ClassDef))}
         self.needed_imports: list[str] = []
         self.needs_helper = False
-        # Expression positions (character based) -> (target, kind).
+        # Expression positions (character based) -> ([targets], kind):
+        # two log calls of one ``msg`` share the masking of its binding.
         self.wanted: dict[tuple, tuple] = {}
-        lines = self.targets.lines
+        module = None
         for target in self.targets.all:
             if target.code == "NSA502":
                 kind = "url" if target.args.get("url") else "secret"
-                self.wanted[(target.start, target.end)] = (target, kind)
+                self.wanted[(target.start, target.end)] = ([target], kind)
                 continue
-            raw = target.args.get("raw_args") or ":".join(
-                target.args[k] for k in ("arg_line", "arg_col",
-                                         "arg_end_line", "arg_end_col"))
-            for line, col, end_line, end_col in _raw_parts(raw):
-                convert = Targets.__new__(Targets)
-                convert.lines = lines
-                start = convert._char_pos(line, col)
-                end = convert._char_pos(end_line, end_col)
-                self.wanted[(start, end)] = (target, "exception")
+            if module is None:
+                module = ast.parse(self.text)
+            parts = self._exception_parts(target, module)
+            for key in parts or ():
+                self.wanted.setdefault(key, ([], "exception"))[0].append(
+                    target)
         self._parts_left = {}
-        for target, _ in self.wanted.values():
-            self._parts_left[target] = self._parts_left.get(target, 0) + 1
+        for targets, _ in self.wanted.values():
+            for target in targets:
+                self._parts_left[target] = \
+                    self._parts_left.get(target, 0) + 1
         self._grown: list[tuple[int, int]] = []
         self._grown_targets: dict[tuple[int, int], object] = {}
         self._arg_values: set[int] = set()
         self._undone = False
+
+    def _exception_parts(self, target, module: ast.Module):
+        """Character positions to mask for an NSA302 target: each raw
+        text, or the value a handler's local name got it from, so the log
+        and every other sink of that name (a raised message) are masked
+        together. None (and the target skipped) when the name reaches
+        another sink and has no one binding to mask instead."""
+        raw = target.args.get("raw_args") or ":".join(
+            target.args[k] for k in ("arg_line", "arg_col",
+                                     "arg_end_line", "arg_end_col"))
+        keys = []
+        for part in _raw_parts(raw):
+            found = text_source(module, part)
+            if found and found[0] == "sinks":
+                lines = ", ".join(map(str, found[1]))
+                self.skip(target, f"the same text is also used unmasked "
+                                  f"on line {lines}; mask it where it is "
+                                  f"built")
+                return None
+            if found:
+                value = found[1]
+                part = (value.lineno, value.col_offset, value.end_lineno,
+                        value.end_col_offset)
+            keys.append((self.targets._char_pos(part[0], part[1]),
+                         self.targets._char_pos(part[2], part[3])))
+        return keys
 
     # -- the maskers' names, importing them when needed -------------------
     def _callable(self, qualified: str) -> str:
@@ -154,7 +181,7 @@ class MaskSecrets(FindingCodemod):
         found = self.wanted.pop(key, None)
         if found is None:
             return result
-        target, kind = found
+        targets, kind = found
         if kind == "url":
             text = f"{self.url_masker()}(__value__)"
         elif kind == "secret":
@@ -176,15 +203,17 @@ class MaskSecrets(FindingCodemod):
                                      self.statement_indent()) and \
                     len(max(self.targets.lines[start[0] - 1:end[0]],
                             key=len)) <= MAX_LINE:
-                self._parts_left[target] = -1  # never counted as applied
-                self.skip(target, "the masked value would pass 79 columns "
-                                  "here; mask it by hand")
+                for target in targets:
+                    self._parts_left[target] = -1  # never applied
+                    self.skip(target, "the masked value would pass 79 "
+                                      "columns here; mask it by hand")
                 return result
         self._grown.append(self.start_of(original))
-        self._grown_targets[self.start_of(original)] = target
-        self._parts_left[target] -= 1
-        if not self._parts_left[target]:
-            self.applied(target)
+        self._grown_targets[self.start_of(original)] = targets
+        for target in targets:
+            self._parts_left[target] -= 1
+            if not self._parts_left[target]:
+                self.applied(target)
         return wrapped
 
     def visit_Arg(self, node: cst.Arg) -> None:
@@ -215,12 +244,12 @@ class MaskSecrets(FindingCodemod):
         """Leave the call as it was and report its targets skipped."""
         self._undone = True
         for position in inside:
-            target = self._grown_targets[position]
-            if target in self._handled and self.fixed[target.code]:
-                self.fixed[target.code] -= 1
-                self._handled.discard(target)
-            self._parts_left[target] = -1
-            self.skip(target, reason)
+            for target in self._grown_targets[position]:
+                if target in self._handled and self.fixed[target.code]:
+                    self.fixed[target.code] -= 1
+                    self._handled.discard(target)
+                self._parts_left[target] = -1
+                self.skip(target, reason)
         return original
 
     def fits_unchanged(self, prefix, call, suffix, first_line, last_line):
@@ -232,8 +261,9 @@ class MaskSecrets(FindingCodemod):
                               self.statement_indent(), MAX_LINE, unchanged)
 
     def finish(self, tree: cst.Module) -> cst.Module:
-        for target, _ in self.wanted.values():
-            self.skip(target, "no expression at the reported position")
+        for targets, _ in self.wanted.values():
+            for target in targets:
+                self.skip(target, "no expression at the reported position")
         if self._undone:  # a masking was undone: is each addition used?
             code = tree.code
             if self.needs_helper and f"{URL_HELPER}(" not in code:
