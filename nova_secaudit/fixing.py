@@ -48,6 +48,9 @@ from nova_secaudit.source import SourceError, decode_source, parse_text, \
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
+SHARED_HELPER_NAME = "mask_url_credentials"
+
+
 @dataclass
 class FixOptions:
     """What to fix and how; ``codes`` are the codes the user enabled."""
@@ -57,6 +60,9 @@ class FixOptions:
     diff: bool = False
     reuse_lock: str | None = None
     unsafe_fixes: bool = False
+    # One URL-credential helper per package, added after the run (False
+    # under libcst's runner: a helper per module).
+    shared_helper: bool = True
 
 
 @dataclass
@@ -73,6 +79,11 @@ class FileFix:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     error: str | None = None
     diff: str = ""
+    # The package's helper module this file's fix imports the helper from.
+    helper_home: str | None = None
+    # The fixed text, kept only for a possible helper home in a run that
+    # writes nothing (the helper then goes on top of it).
+    new_text: str | None = None
 
 
 def fixable_codes(settings: Settings) -> frozenset[str]:
@@ -124,11 +135,15 @@ def transform_text(text: str, path: str, settings: Settings,
         context = CodemodContext(filename=path)
         codemod = command(context, settings=settings, codes=codes,
                           reuse_lock=options.reuse_lock, known=known,
-                          unsafe_fixes=options.unsafe_fixes)
+                          unsafe_fixes=options.unsafe_fixes,
+                          shared_helper=options.shared_helper)
         try:
             module = codemod.transform_module(module)
         except SkipFile:
             pass
+        else:
+            result.helper_home = getattr(codemod, "helper_home", None) or \
+                result.helper_home
         result.fixes.update(codemod.fixed)
         result.held_back.update(found.code for found in codemod.held_back)
         for found, reason in codemod.skipped:
@@ -205,6 +220,8 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         result.fixes.clear()
         return result
     result.changed = True
+    if not options.write and is_helper_home_name(path):
+        result.new_text = new_text
     if options.diff:
         result.diff = unified_diff(text, new_text, path)
     if options.write:
@@ -233,14 +250,16 @@ def diff_path(path: str) -> str:
     return os.path.relpath(path).replace(os.sep, "/")
 
 
-def unified_diff(old: str, new: str, path: str) -> str:
+def unified_diff(old: str | None, new: str, path: str) -> str:
     """A unified diff that ``git apply`` and ``patch -p1`` accept: ``a/``
-    and ``b/`` prefixes, and the ``\\ No newline at end of file`` marker
-    where a file lacks one."""
+    and ``b/`` prefixes (``/dev/null`` for a new file, ``old`` None), and
+    the ``\\ No newline at end of file`` marker where a file lacks one."""
     out = []
     name = diff_path(path)
-    for line in difflib.unified_diff(_patch_lines(old), _patch_lines(new),
-                                     fromfile="a/" + name,
+    for line in difflib.unified_diff(_patch_lines(old or ""),
+                                     _patch_lines(new),
+                                     fromfile="/dev/null" if old is None
+                                     else "a/" + name,
                                      tofile="b/" + name):
         out.append(line)
         if not line.endswith("\n"):
@@ -298,6 +317,65 @@ def write_atomically(path: str, data: bytes,
         raise
 
 
+def is_helper_home_name(path: str) -> bool:
+    from nova_secaudit.analysis.masking import HELPER_HOMES
+
+    return os.path.splitext(os.path.basename(path))[0] in HELPER_HOMES
+
+
+def add_shared_helpers(results: list[FileFix],
+                       options: FixOptions) -> Iterator[FileFix]:
+    """Add the URL-credential helper to each package's home module that
+    a fix of this run imports it from (once, whichever files and jobs
+    asked); the home may lie outside the paths given to ``fix``."""
+    from nova_secaudit.analysis import module_location
+    from nova_secaudit.codemods.secrets import shared_helper_text
+
+    homes = sorted({r.helper_home for r in results
+                    if r.helper_home and r.changed})
+    fixed = {os.path.abspath(r.path): r.new_text for r in results
+             if r.new_text is not None}
+    for home in homes:
+        result = FileFix(home, fixes=Counter({"helper": 1}))
+        exists = os.path.exists(home)
+        try:
+            data = read_bytes(home) if exists else b""
+            text = fixed.get(os.path.abspath(home)) or \
+                (decode_source(data) if exists else None)
+            project = module_location(home)[1].split(".", 1)[0]
+            new_text = shared_helper_text(text, project or "nova")
+        except (SourceError, OSError) as exc:
+            result.error = f"cannot add the URL helper: {exc}"
+            yield result
+            continue
+        except Exception as exc:  # libcst cannot parse it
+            result.error = ("cannot add the URL helper: "
+                            f"{describe_exception(exc)}")
+            yield result
+            continue
+        if new_text is None:
+            continue
+        result.changed = True
+        if options.diff:
+            original = decode_source(data) if exists else None
+            result.diff = unified_diff(original, new_text, home)
+        if options.write:
+            try:
+                if exists:
+                    encoding, bom = _encoding(data)
+                    write_atomically(home, (codecs.BOM_UTF8 if bom else b"")
+                                     + new_text.encode(encoding),
+                                     expected=data)
+                else:
+                    with open(home, "x", encoding="utf-8") as stream:
+                        stream.write(new_text)
+            except (OSError, UnicodeEncodeError) as exc:
+                result.error = "cannot write the URL helper: " + \
+                    str(getattr(exc, "strerror", None) or exc)
+                result.changed = False
+        yield result
+
+
 def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
               jobs: int = 1, chunk: int = 16) -> Iterator[FileFix]:
     """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
@@ -328,6 +406,8 @@ class Summary:
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     skipped_fixes: list[tuple[str, int, str, str]] = field(
         default_factory=list)
+    # (helper home, error or "") of the shared URL-credential helper.
+    helpers: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, result: FileFix) -> None:
         self.scanned += 1
@@ -341,6 +421,13 @@ class Summary:
         for line, code, reason in result.skipped:
             self.skipped_fixes.append((result.path, line, code, reason))
 
+    def add_helper(self, result: FileFix) -> None:
+        self.helpers.append((result.path, result.error or ""))
+        if result.error:
+            self.skipped_files.append((result.path, result.error))
+        elif result.changed:
+            self.changed += 1
+
     def lines(self, written: bool) -> list[str]:
         verb = "changed" if written else "would change"
         out = [f"files scanned: {self.scanned}",
@@ -349,6 +436,10 @@ class Summary:
         total = sum(self.fixes.values())
         out.append(f"fixes: {total}" + "".join(
             f"\n  {code}: {n}" for code, n in sorted(self.fixes.items())))
+        for path, error in self.helpers:
+            if not error:
+                out.append(f"URL-credential helper added once for its "
+                           f"package: {path} ({SHARED_HELPER_NAME})")
         if self.held_back:
             out.append(
                 f"unsafe fixes held back: {sum(self.held_back.values())} "
@@ -447,10 +538,21 @@ def run(args, settings: Settings) -> int:
             errors += 1
         else:
             files.append(path)
+    results = []
     for result in fix_paths(files, settings, options, args.jobs):
         summary.add(result)
         errors += result.error is not None and not result.parsed_by_libcst
+        if result.diff and not result.new_text:
+            sys.stdout.write(result.diff)
+        results.append(result)
+    for result in add_shared_helpers(results, options):
+        summary.add_helper(result)
+        errors += result.error is not None
         if result.diff:
+            sys.stdout.write(result.diff)
+    helpers = {os.path.abspath(path) for path, _ in summary.helpers}
+    for result in results:  # a helper home changed by its own fixes only
+        if result.new_text and os.path.abspath(result.path) not in helpers:
             sys.stdout.write(result.diff)
     report = sys.stderr if args.diff else sys.stdout
     for line in summary.lines(write):

@@ -537,7 +537,7 @@ CASES = [
                 return fn()
             except Exception as e:
                 LOG.warning('failed: %s',
-                            su.mask_password(manage.mask_passwd_in_url(e)))
+                            su.mask_password(manage.mask_passwd_in_url(str(e))))
                 raise
         """, url_masker="nova.cmd.manage.mask_passwd_in_url"),
     Case("NSA502-url-secret-gets-url-masker", """

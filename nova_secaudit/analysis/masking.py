@@ -10,6 +10,8 @@ masker and URL masker.
 from __future__ import annotations
 
 import ast
+import functools
+import os
 
 from nova_secaudit.analysis import ancestors
 from nova_secaudit.analysis.imports import dotted_name
@@ -127,3 +129,64 @@ def _single_binding(handler, name: ast.Name, stores):
                 (name.lineno, name.col_offset):
             return node.value
     return None
+
+
+# The package's one URL-credential helper (docs/codemods.md): in the
+# first of these top-level modules that imports nothing of its package (a
+# leaf cannot close an import cycle, whoever imports it), else in a new
+# ``masking_utils`` module, which later runs then find as such a leaf.
+SHARED_URL_HELPER = "mask_url_credentials"
+HELPER_HOMES = ("safe_utils", "utils", "masking_utils")
+
+
+def url_helper_home(path: str) -> tuple[str, str] | None:
+    """(file, dotted module) holding the URL-credential helper for the
+    package of ``path``; None outside a package."""
+    from nova_secaudit.analysis import module_location
+
+    package = module_location(path)[1]
+    if not package:
+        return None
+    directory = os.path.dirname(os.path.abspath(path))
+    for _ in range(package.count(".")):
+        directory = os.path.dirname(directory)
+    return _home_in(directory, package.split(".", 1)[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _home_in(directory: str, top: str) -> tuple[str, str]:
+    for name in HELPER_HOMES:
+        candidate = os.path.join(directory, name + ".py")
+        if _is_leaf(candidate, top):
+            return candidate, f"{top}.{name}"
+    name = HELPER_HOMES[-1]
+    return os.path.join(directory, name + ".py"), f"{top}.{name}"
+
+
+def _is_leaf(path: str, top: str) -> bool:
+    """Whether the module at ``path`` exists and imports nothing of its
+    own package at import time (module-level statements)."""
+    try:
+        with open(path, "rb") as stream:
+            tree = ast.parse(stream.read())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return False
+    for node in _module_level(tree.body):
+        if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").split(".")[0] == top):
+            return False
+        if isinstance(node, ast.Import) and any(
+                alias.name.split(".")[0] == top for alias in node.names):
+            return False
+    return True
+
+
+def _module_level(body):
+    """Statements that run at import: top level, also inside if/try."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(node, field, None)
+            if isinstance(node, (ast.If, ast.Try, ast.ExceptHandler,
+                                 ast.With)) and inner:
+                yield from _module_level(inner)

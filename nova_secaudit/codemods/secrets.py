@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 
 import libcst as cst
 
-from nova_secaudit.analysis.masking import text_source
+from nova_secaudit.analysis.masking import SHARED_URL_HELPER, \
+    text_source, url_helper_home
 from nova_secaudit.codemods.base import FindingCodemod, add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
@@ -42,9 +44,18 @@ from nova_secaudit.fixing import function_name
 
 URL_HELPER = "_mask_url_credentials"
 URL_HELPER_CODE = '''\
-def _mask_url_credentials(value):
+def {name}(value):
     """Text of ``value`` with the password of every URL in it masked."""
     return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
+'''
+NEW_HELPER_MODULE = '''\
+"""Helpers that mask credentials in text.
+
+Nothing of the project is imported here, so any module can use them
+without an import cycle.
+"""
+
+import re
 '''
 
 
@@ -91,7 +102,8 @@ class MaskSecrets(FindingCodemod):
                              if isinstance(stmt, (cst.FunctionDef,
                                                   cst.ClassDef))}
         self.needed_imports: list[str] = []
-        self.needs_helper = False
+        self.needs_helper = ""  # name of the helper to define here
+        self.helper_home: str | None = None  # file to hold the helper
         # Expression positions (character based) -> ([targets], kind):
         # two log calls of one ``msg`` share the masking of its binding.
         self.wanted: dict[tuple, tuple] = {}
@@ -168,9 +180,20 @@ class MaskSecrets(FindingCodemod):
     def url_masker(self) -> str:
         if self.settings.url_masker:
             return self._callable(self.settings.url_masker)
-        if URL_HELPER not in self.module_names:
-            self.needs_helper = True
-        return URL_HELPER
+        filename = self.context.filename or ""
+        home = url_helper_home(filename) \
+            if self.options.get("shared_helper") else None
+        if home is not None and \
+                os.path.abspath(filename) != os.path.abspath(home[0]):
+            # ``fix`` adds the helper to its home once, after the run.
+            self.helper_home = home[0]
+            return self._callable(f"{home[1]}.{SHARED_URL_HELPER}")
+        # The home itself, or one module alone (libcst's runner, a file
+        # outside a package): the helper is defined right here.
+        name = URL_HELPER if home is None else SHARED_URL_HELPER
+        if name not in self.module_names:
+            self.needs_helper = name
+        return name
 
     # -- wrapping ----------------------------------------------------------
     def on_leave(self, original, updated):
@@ -186,6 +209,10 @@ class MaskSecrets(FindingCodemod):
             text = f"{self.url_masker()}(__value__)"
         elif kind == "secret":
             text = f"{self.masker()}(__value__)"
+        elif self.settings.url_masker and not _is_str_call(original):
+            # A configured URL masker may take text only (Nova's
+            # mask_passwd_in_url parses its argument as one URL).
+            text = f"{self.masker()}({self.url_masker()}(str(__value__)))"
         else:
             text = f"{self.masker()}({self.url_masker()}(__value__))"
         wrapped = cst.parse_expression(text)
@@ -266,20 +293,46 @@ class MaskSecrets(FindingCodemod):
                 self.skip(target, "no expression at the reported position")
         if self._undone:  # a masking was undone: is each addition used?
             code = tree.code
-            if self.needs_helper and f"{URL_HELPER}(" not in code:
-                self.needs_helper = False
+            if self.needs_helper and f"{self.needs_helper}(" not in code:
+                self.needs_helper = ""
+            if f".{SHARED_URL_HELPER}(" not in code:
+                self.helper_home = None
             self.needed_imports = [
                 line for line in self.needed_imports
                 if line == "import re" or
                 f"{line.rpartition(' ')[2]}." in code]
         if self.needs_helper:
-            helper = cst.parse_statement(URL_HELPER_CODE)
-            tree = insert_after(tree, imports_end(tree), [helper], 2)
-            if ImportIndex(tree).local_name("re", module=True) is None:
-                self.needed_imports.append("import re")
+            tree = with_url_helper(tree, self.needs_helper, self.project())
         for line in self.needed_imports:
             tree = add_import(tree, line, self.project())
         return tree
+
+
+def with_url_helper(tree: cst.Module, name: str,
+                    project: str) -> cst.Module:
+    """``tree`` with the URL-credential helper ``name`` defined after its
+    imports (and ``import re`` when missing)."""
+    helper = cst.parse_statement(URL_HELPER_CODE.format(name=name))
+    tree = insert_after(tree, imports_end(tree), [helper], 2)
+    if ImportIndex(tree).local_name("re", module=True) is None:
+        tree = add_import(tree, "import re", project)
+    return tree
+
+
+def shared_helper_text(text: str | None, project: str) -> str | None:
+    """The text of a package's helper home with the shared helper added;
+    ``text`` None for a module to create. None when it is there already
+    (or the module cannot be parsed: the run reports it)."""
+    tree = cst.parse_module(NEW_HELPER_MODULE if text is None else text)
+    if any(isinstance(stmt, cst.FunctionDef) and
+           stmt.name.value == SHARED_URL_HELPER for stmt in tree.body):
+        return None
+    return with_url_helper(tree, SHARED_URL_HELPER, project).code
+
+
+def _is_str_call(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Call) and \
+        isinstance(expr.func, cst.Name) and expr.func.value == "str"
 
 
 def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:
