@@ -110,3 +110,23 @@ def test_json_report_states_each_findings_own_fix_safety(module, capsys):
                       ("NSA303", 27): "none"}
     for record in records:
         assert ("fix" in record) == (record["fix_safety"] != "none")
+
+
+def test_unsafe_fix_prefers_logging_the_context_to_a_new_type(
+        module, caplog):
+    """With a logger, ``raise type(exc)(fmt % args)`` becomes the context
+    logged at debug level and a bare raise: callers still catch the
+    original type; only the message loses its added context."""
+    module.write_text("import logging\n\nLOG = logging.getLogger("
+                      "'nsa.cells')\n\n\n" + EXCEPTIONS)
+    assert main(["fix", "--select", "NSA301", "--unsafe-fixes",
+                 str(module)]) == 0
+    assert "        LOG.debug('cell %s: %s', cell, exc)\n" \
+           "        raise\n" in module.read_text()
+    namespace = load(module)
+    with caplog.at_level("DEBUG", logger="nsa.cells"):
+        with pytest.raises(namespace["CellTimeoutInBuild"],
+                           match="^cell1 did not respond$"):
+            namespace["with_context"](timing_out(namespace), "c1")
+    assert [r.getMessage() for r in caplog.records] == [
+        "cell c1: cell1 did not respond"]

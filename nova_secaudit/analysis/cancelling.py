@@ -30,7 +30,7 @@ from nova_secaudit.analysis import enclosing_function, parent_of
 from nova_secaudit.analysis.functions import assigned_names, \
     enclosing_loops, walk_local
 from nova_secaudit.analysis.imports import dotted_name
-from nova_secaudit.analysis.logs import LOGGER_FACTORIES
+from nova_secaudit.analysis.logs import module_logger
 
 # Calls whose result holds no future even when given one.
 _DERIVING_CALLS = frozenset({"len", "bool", "isinstance", "id", "hash",
@@ -279,16 +279,3 @@ def _only_queries_state(read: ast.Name) -> bool:
     return isinstance(parent, ast.Attribute) and \
         parent.attr in _STATE_QUERIES and \
         isinstance(parent_of(parent), ast.Call)
-
-
-def module_logger(facts) -> str:
-    """The module's logger (``LOG = logging.getLogger(__name__)`` at top
-    level), or "" when it has none."""
-    for statement in facts.tree.body:
-        if isinstance(statement, ast.Assign) and \
-                isinstance(statement.value, ast.Call) and \
-                facts.qualified_name(statement.value.func) in \
-                LOGGER_FACTORIES and \
-                isinstance(statement.targets[0], ast.Name):
-            return statement.targets[0].id
-    return ""
