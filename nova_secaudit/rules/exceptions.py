@@ -135,9 +135,12 @@ class ReraiseWrappedInOriginalType(Rule):
         as if it were the project's own message (CWE-209, CWE-532).
     Fix:
         A bare ``raise`` when the arguments are only the exception's own
-        text (safe: same type, text and traceback); otherwise ``raise
-        <CaughtType>(...) from e`` when the handler names one class
-        (unsafe: the raised type may become a base class of the original).
+        text (safe: same type, text and traceback). Otherwise unsafe, with
+        ``--unsafe-fixes`` only: in a module with a logger, the context
+        message logged at debug level and a bare ``raise`` (keeps the
+        type; callers see the original text), else ``raise
+        <CaughtType>(...) from e`` when the handler names one class (the
+        raised type may become a base class of the original).
     Known limits:
         ``six.reraise(type(e), e, tb)`` re-raises the caught object itself
         and is not flagged; only a new value built for the original type

@@ -107,15 +107,17 @@ class TimeoutWithoutCancel(Rule):
         is told the work "did not respond" while it is still consuming
         resources (CWE-400, CWE-404).
     Fix:
-        Inserts ``for f in not_done: f.cancel()`` right after a collection
-        wait whose result is kept (``done, not_done = wait(...)``), when the
-        function does not look at the waited-on collection again. Safe:
-        cancel() only stops futures that have not started. Elsewhere a hint
-        only: a cancelled future counts as done() and its result() raises
-        CancelledError, so code that inspects the futures after the wait
-        (the "did not respond" loop) must cancel them itself once it has
-        its results; waits that raise on timeout (as_completed,
-        result(timeout=...), eventlet Timeout) also get a hint only.
+        Safe: cancel() only stops futures that have not started. When
+        nothing reads the futures after the wait, ``for f in not_done:
+        f.cancel()`` right after it (the waited collection when the result
+        is not kept). When the only later read is the "did not respond"
+        loop (``if not fut.done(): results[k] = sentinel``), ``if not
+        fut.cancel(): LOG.warning(...)`` inside that branch, as Nova
+        32.0.0 does. Any other later read (through another name such as
+        ``dict(zip(fs, jobs))`` or ``list(not_done)``, or a second pass)
+        is declined with its line: a cancelled future's result() raises
+        CancelledError. Waits that raise on timeout (as_completed,
+        result(timeout=...), eventlet Timeout) get a hint only.
     Known limits:
         Work reached through a parameter or ``self`` belongs to the caller
         or the object and is not flagged; a wait in a loop that repeats
