@@ -310,7 +310,8 @@ def sweep(name: str, version: str, jobs: int, fix: bool,
             patched = []
             for path, lines in sorted(diffs.items()):
                 relative = os.path.relpath(path, root)
-                original = Path(path).read_bytes()
+                original = Path(path).read_bytes() \
+                    if Path(path).exists() else b""  # a created module
                 try:
                     new_text = apply_hunks(decode_source(original), lines)
                 except ValueError as exc:

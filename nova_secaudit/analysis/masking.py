@@ -166,11 +166,12 @@ def _home_in(directory: str, top: str) -> tuple[str, str]:
 def _is_leaf(path: str, top: str) -> bool:
     """Whether the module at ``path`` exists and imports nothing of its
     own package at import time (module-level statements)."""
+    from nova_secaudit.source import SourceError, read_bytes
+
     try:
-        with open(path, "rb") as stream:
-            tree = ast.parse(stream.read())
-    except (OSError, SyntaxError, ValueError, RecursionError):
-        return False
+        tree = ast.parse(read_bytes(path))
+    except (SourceError, SyntaxError, ValueError, RecursionError):
+        return False  # absent, not a regular file, too large, broken
     for node in _module_level(tree.body):
         if isinstance(node, ast.ImportFrom) and (
                 node.level or (node.module or "").split(".")[0] == top):
