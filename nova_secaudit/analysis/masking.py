@@ -157,7 +157,9 @@ def url_helper_home(path: str) -> tuple[str, str] | None:
 def _home_in(directory: str, top: str) -> tuple[str, str]:
     for name in HELPER_HOMES:
         candidate = os.path.join(directory, name + ".py")
-        if _is_leaf(candidate, top):
+        # A link could point anywhere; the fix never writes through one
+        # it was not given.
+        if not os.path.islink(candidate) and _is_leaf(candidate, top):
             return candidate, f"{top}.{name}"
     name = HELPER_HOMES[-1]
     return os.path.join(directory, name + ".py"), f"{top}.{name}"
