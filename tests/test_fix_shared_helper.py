@@ -125,3 +125,14 @@ def test_diff_creates_the_helper_module_with_git_apply(package, capsys,
     assert defines_helper(package / "masking_utils.py")
     assert "from pkg import masking_utils\n" in \
         (package / "a.py").read_text()
+
+
+def test_read_only_home_means_a_helper_per_module(package):
+    (package / "safe_utils.py").write_text(LEAF_SAFE_UTILS)
+    (package / "safe_utils.py").chmod(0o444)
+    assert main(["fix", "--select", "NSA502", str(package)]) == 0
+    assert (package / "safe_utils.py").read_text() == LEAF_SAFE_UTILS
+    assert not (package / "masking_utils.py").exists()
+    text = (package / "a.py").read_text()
+    assert "def _mask_url_credentials(value):" in text
+    assert "_mask_url_credentials(transport_url)" in text

@@ -150,7 +150,19 @@ def url_helper_home(path: str) -> tuple[str, str] | None:
     directory = os.path.dirname(os.path.abspath(path))
     for _ in range(package.count(".")):
         directory = os.path.dirname(directory)
-    return _home_in(directory, package.split(".", 1)[0])
+    home = _home_in(directory, package.split(".", 1)[0])
+    # Fixed modules import the helper: a home that cannot be written
+    # would leave them importing nothing (each then defines its own).
+    return home if _writable(home[0]) else None
+
+
+def _writable(path: str) -> bool:
+    from nova_secaudit.fixing import is_read_only
+
+    if os.path.lexists(path):
+        return os.path.isfile(path) and not os.path.islink(path) and \
+            not is_read_only(path)
+    return os.access(os.path.dirname(path), os.W_OK)
 
 
 @functools.lru_cache(maxsize=64)
