@@ -483,6 +483,7 @@ def add_fix_arguments(parser) -> None:
                              "(default: one helper per package, see "
                              "docs/codemods.md)")
     parser.add_argument("--reuse-lock", default=None, metavar="NAME",
+                        type=lock_name,
                         help="NSA2xx: reuse the module's lock NAME where "
                              "the code already holds it")
 
@@ -497,6 +498,19 @@ def function_name(value: str) -> str:
     problem = function_name_problem(value)
     if problem:
         raise argparse.ArgumentTypeError(f"{value!r} {problem}")
+    return value
+
+
+def lock_name(value: str) -> str:
+    """argparse type: a (dotted) name such as ``_LOCK`` or
+    ``self._lock``; it is written into the fixed code."""
+    import argparse
+    import keyword
+
+    if not all(part.isidentifier() and not keyword.iskeyword(part)
+               for part in value.split(".")):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a (dotted) "
+                                         "Python name")
     return value
 
 

@@ -270,3 +270,11 @@ def test_dotted_masker_is_imported_and_called(tree):
     text = read(tree, "pkg/secret.py")
     assert "from nova.cmd import manage\n" in text
     assert "manage.mask_passwd_in_url(transport_url)" in text
+
+
+def test_reuse_lock_that_is_not_a_name_is_refused(tree, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["fix", "--reuse-lock", "L:\n    import os", str(tree / "pkg")])
+    assert exited.value.code == 2
+    assert "--reuse-lock" in capsys.readouterr().err
+    assert read(tree, "pkg/cells.py") == CELLS
