@@ -258,3 +258,16 @@ def test_declined_cancel_would_have_raised_cancelled_error():
     finally:
         jobs.release.set()
         executor.shutdown(wait=True)
+
+
+def test_module_level_wait_is_no_finding_and_no_crash():
+    source = textwrap.dedent("""\
+        from concurrent import futures
+
+        pool = futures.ThreadPoolExecutor(2)
+        fs = [pool.submit(print, 1)]
+        done, not_done = futures.wait(fs, timeout=1)
+        print(fs)
+        """)
+    fixed, result = fix(source)
+    assert fixed == source and not result.skipped and not result.fixes

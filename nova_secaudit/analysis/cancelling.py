@@ -48,6 +48,8 @@ def cancel_plan(wait: ast.Call, waited: set[str], facts) -> dict[str, str]:
     """NSA401 fix data for a collection wait that returns (done,
     not_done): how to cancel what it left pending, or why not."""
     func = enclosing_function(wait)
+    if func is None:  # module level: not reported (nobody owns the work)
+        return {"unfixable": "the wait is not in a function"}
     statement = parent_of(wait)
     kept = isinstance(statement, ast.Assign) and statement.value is wait \
         and len(statement.targets) == 1
@@ -59,7 +61,7 @@ def cancel_plan(wait: ast.Call, waited: set[str], facts) -> dict[str, str]:
             return {"unfixable": "keep the wait's result (done, not_done = "
                                  "...) and cancel not_done"}
         return {"pending": pending}
-    loop = _sentinel_loop(reads, statement, holders)
+    loop = _sentinel_loop(reads, statement)
     if loop is None:
         first = reads[0]
         return {"unfixable": f"the futures are read after the wait "
@@ -186,7 +188,7 @@ def _is_done_set(name: ast.Name, statement) -> bool:
         isinstance(parent, ast.Attribute) and parent.attr == "done"
 
 
-def _sentinel_loop(reads, statement, holders):
+def _sentinel_loop(reads, statement):
     """(not-done branch, future name, label) when every read is the
     "did not respond" loop right in the wait's block, else None."""
     loop = _loop_over(reads[0])
