@@ -316,8 +316,12 @@ class RawExceptionLoggedThenReraised(Rule):
     Fix:
         Wraps the raw text in the configured masker (default
         ``strutils.mask_password``; URL credentials need the URL masker of
-        NSA502). Safe. For ``.exception()``/``exc_info`` only a hint: log
-        the traceback once, where the exception is finally handled.
+        NSA502). Safe. When the text is a local name (``msg``) that the
+        handler also raises or logs elsewhere, its one binding is masked
+        instead, so every sink gets masked text; without a single binding
+        the fix is declined. For ``.exception()``/``exc_info`` only a
+        hint: log the traceback once, where the exception is finally
+        handled.
     Known limits:
         Only exceptions that may carry connection details count: broad
         catches (Exception, BaseException, bare, a tuple with one) and
