@@ -48,9 +48,6 @@ from nova_secaudit.source import SourceError, decode_source, parse_text, \
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
-SHARED_HELPER_NAME = "mask_url_credentials"
-
-
 @dataclass
 class FixOptions:
     """What to fix and how; ``codes`` are the codes the user enabled."""
@@ -221,6 +218,7 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         return result
     result.changed = True
     if not options.write and is_helper_home_name(path):
+        # the package helper may go on top of it (helpers.py)
         result.new_text = new_text
     if options.diff:
         result.diff = unified_diff(text, new_text, path)
@@ -232,6 +230,13 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
             result.changed = False
             result.fixes.clear()
     return result
+
+
+def is_helper_home_name(path: str) -> bool:
+    """Whether ``path`` could be a package's URL-helper home."""
+    from nova_secaudit.analysis.masking import HELPER_HOMES
+
+    return os.path.splitext(os.path.basename(path))[0] in HELPER_HOMES
 
 
 def _patch_lines(text: str) -> list[str]:
@@ -317,65 +322,6 @@ def write_atomically(path: str, data: bytes,
         raise
 
 
-def is_helper_home_name(path: str) -> bool:
-    from nova_secaudit.analysis.masking import HELPER_HOMES
-
-    return os.path.splitext(os.path.basename(path))[0] in HELPER_HOMES
-
-
-def add_shared_helpers(results: list[FileFix],
-                       options: FixOptions) -> Iterator[FileFix]:
-    """Add the URL-credential helper to each package's home module that
-    a fix of this run imports it from (once, whichever files and jobs
-    asked); the home may lie outside the paths given to ``fix``."""
-    from nova_secaudit.analysis import module_location
-    from nova_secaudit.codemods.secrets import shared_helper_text
-
-    homes = sorted({r.helper_home for r in results
-                    if r.helper_home and r.changed})
-    fixed = {os.path.abspath(r.path): r.new_text for r in results
-             if r.new_text is not None}
-    for home in homes:
-        result = FileFix(home, fixes=Counter({"helper": 1}))
-        exists = os.path.exists(home)
-        try:
-            data = read_bytes(home) if exists else b""
-            text = fixed.get(os.path.abspath(home)) or \
-                (decode_source(data) if exists else None)
-            project = module_location(home)[1].split(".", 1)[0]
-            new_text = shared_helper_text(text, project or "nova")
-        except (SourceError, OSError) as exc:
-            result.error = f"cannot add the URL helper: {exc}"
-            yield result
-            continue
-        except Exception as exc:  # libcst cannot parse it
-            result.error = ("cannot add the URL helper: "
-                            f"{describe_exception(exc)}")
-            yield result
-            continue
-        if new_text is None:
-            continue
-        result.changed = True
-        if options.diff:
-            original = decode_source(data) if exists else None
-            result.diff = unified_diff(original, new_text, home)
-        if options.write:
-            try:
-                if exists:
-                    encoding, bom = _encoding(data)
-                    write_atomically(home, (codecs.BOM_UTF8 if bom else b"")
-                                     + new_text.encode(encoding),
-                                     expected=data)
-                else:
-                    with open(home, "x", encoding="utf-8") as stream:
-                        stream.write(new_text)
-            except (OSError, UnicodeEncodeError) as exc:
-                result.error = "cannot write the URL helper: " + \
-                    str(getattr(exc, "strerror", None) or exc)
-                result.changed = False
-        yield result
-
-
 def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
               jobs: int = 1, chunk: int = 16) -> Iterator[FileFix]:
     """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
@@ -439,7 +385,7 @@ class Summary:
         for path, error in self.helpers:
             if not error:
                 out.append(f"URL-credential helper added once for its "
-                           f"package: {path} ({SHARED_HELPER_NAME})")
+                           f"package: {path} (mask_url_credentials)")
         if self.held_back:
             out.append(
                 f"unsafe fixes held back: {sum(self.held_back.values())} "
@@ -533,6 +479,7 @@ def run(args, settings: Settings) -> int:
     import sys
 
     from nova_secaudit.discovery import iter_python_files
+    from nova_secaudit.helpers import add_shared_helpers
 
     changes = {key: getattr(args, key) for key in
                ("max_workers", "max_backlog", "masker", "url_masker")
