@@ -136,3 +136,12 @@ def test_read_only_home_means_a_helper_per_module(package):
     text = (package / "a.py").read_text()
     assert "def _mask_url_credentials(value):" in text
     assert "_mask_url_credentials(transport_url)" in text
+
+
+def test_created_helper_module_has_the_license_header(package):
+    main(["fix", "--select", "NSA502", str(package)])
+    text = (package / "masking_utils.py").read_text()
+    assert text.startswith("#    Licensed under the Apache License, "
+                           "Version 2.0")
+    compile(text, "masking_utils.py", "exec")
+    assert max(len(line) for line in text.splitlines()) <= 79

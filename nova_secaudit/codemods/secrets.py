@@ -48,7 +48,20 @@ def {name}(value):
     """Text of ``value`` with the password of every URL in it masked."""
     return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
 '''
+# OpenStack projects are Apache-2.0 and hacking's H102 wants the header.
 NEW_HELPER_MODULE = '''\
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
 """Helpers that mask credentials in text.
 
 Nothing of the project is imported here, so any module can use them
