@@ -96,3 +96,28 @@ def test_text_only_logged_is_masked_in_the_log_call(
     logged, raised = run_handler(after, caplog)
     assert logged == ["Failed to build: cannot reach rabbit://nova:***@mq1/"]
     assert raised == "failed"
+
+
+@pytest.mark.parametrize("keyword", ["resource=volume",
+                                     "instance=volume_ref"])
+def test_masked_dict_value_never_makes_a_line_too_long(keyword):
+    before = textwrap.dedent(f"""\
+        from oslo_log import log as logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def migrate(volume, volume_ref, move):
+            try:
+                move(volume)
+            except Exception as e:
+                if volume:
+                    LOG.error("Volume migration failed due to "
+                              "exception: %(failure_reason)s.",
+                              {{'failure_reason': str(e)}}, {keyword})
+                raise
+        """)
+    after, fixed = run_commands(before, {"NSA302"})
+    assert after == before or fixed == {"NSA302": 1}
+    assert max(len(line) for line in after.splitlines()) <= 79
+    assert run_commands(after, {"NSA302"})[0] == after
