@@ -56,6 +56,10 @@ class FixOptions:
     write: bool = True
     diff: bool = False
     reuse_lock: str | None = None
+    unsafe_fixes: bool = False
+    # One URL-credential helper per package, added after the run (False
+    # under libcst's runner: a helper per module).
+    shared_helper: bool = True
 
 
 @dataclass
@@ -67,9 +71,16 @@ class FileFix:
     parsed_by_libcst: bool = False
     fixes: Counter = field(default_factory=Counter)
     not_fixable: Counter = field(default_factory=Counter)
+    # Unsafe fixes not applied because --unsafe-fixes was not given.
+    held_back: Counter = field(default_factory=Counter)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     error: str | None = None
     diff: str = ""
+    # The package's helper module this file's fix imports the helper from.
+    helper_home: str | None = None
+    # The fixed text, kept only for a possible helper home in a run that
+    # writes nothing (the helper then goes on top of it).
+    new_text: str | None = None
 
 
 def fixable_codes(settings: Settings) -> frozenset[str]:
@@ -120,12 +131,18 @@ def transform_text(text: str, path: str, settings: Settings,
             continue
         context = CodemodContext(filename=path)
         codemod = command(context, settings=settings, codes=codes,
-                          reuse_lock=options.reuse_lock, known=known)
+                          reuse_lock=options.reuse_lock, known=known,
+                          unsafe_fixes=options.unsafe_fixes,
+                          shared_helper=options.shared_helper)
         try:
             module = codemod.transform_module(module)
         except SkipFile:
             pass
+        else:
+            result.helper_home = getattr(codemod, "helper_home", None) or \
+                result.helper_home
         result.fixes.update(codemod.fixed)
+        result.held_back.update(found.code for found in codemod.held_back)
         for found, reason in codemod.skipped:
             result.skipped.append((found.line, found.code, reason))
     return module.code
@@ -200,6 +217,9 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         result.fixes.clear()
         return result
     result.changed = True
+    if not options.write and is_helper_home_name(path):
+        # the package helper may go on top of it (helpers.py)
+        result.new_text = new_text
     if options.diff:
         result.diff = unified_diff(text, new_text, path)
     if options.write:
@@ -212,6 +232,13 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
     return result
 
 
+def is_helper_home_name(path: str) -> bool:
+    """Whether ``path`` could be a package's URL-helper home."""
+    from nova_secaudit.analysis.masking import HELPER_HOMES
+
+    return os.path.splitext(os.path.basename(path))[0] in HELPER_HOMES
+
+
 def _patch_lines(text: str) -> list[str]:
     # Lines as patch(1) and git count them: split on LF only. (splitlines()
     # would also split on form feeds, lone CRs, U+2028, ... and shift every
@@ -221,12 +248,24 @@ def _patch_lines(text: str) -> list[str]:
         ([lines[-1]] if lines[-1] else [])
 
 
-def unified_diff(old: str, new: str, path: str) -> str:
-    """A unified diff that patch(1) and ``git apply`` accept, with the
-    ``\\ No newline at end of file`` marker where a file lacks one."""
+def diff_path(path: str) -> str:
+    """``path`` as a patch names it: relative to the current directory,
+    with ``/`` separators (``git apply`` resolves it against the work
+    tree's top when run there)."""
+    return os.path.relpath(path).replace(os.sep, "/")
+
+
+def unified_diff(old: str | None, new: str, path: str) -> str:
+    """A unified diff that ``git apply`` and ``patch -p1`` accept: ``a/``
+    and ``b/`` prefixes (``/dev/null`` for a new file, ``old`` None), and
+    the ``\\ No newline at end of file`` marker where a file lacks one."""
     out = []
-    for line in difflib.unified_diff(_patch_lines(old), _patch_lines(new),
-                                     fromfile=path, tofile=path):
+    name = diff_path(path)
+    for line in difflib.unified_diff(_patch_lines(old or ""),
+                                     _patch_lines(new),
+                                     fromfile="/dev/null" if old is None
+                                     else "a/" + name,
+                                     tofile="b/" + name):
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
@@ -309,9 +348,12 @@ class Summary:
     parsed_by_libcst: int = 0
     fixes: Counter = field(default_factory=Counter)
     not_fixable: Counter = field(default_factory=Counter)
+    held_back: Counter = field(default_factory=Counter)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     skipped_fixes: list[tuple[str, int, str, str]] = field(
         default_factory=list)
+    # (helper home, error or "") of the shared URL-credential helper.
+    helpers: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, result: FileFix) -> None:
         self.scanned += 1
@@ -319,10 +361,18 @@ class Summary:
         self.parsed_by_libcst += result.parsed_by_libcst
         self.fixes.update(result.fixes)
         self.not_fixable.update(result.not_fixable)
+        self.held_back.update(result.held_back)
         if result.error:
             self.skipped_files.append((result.path, result.error))
         for line, code, reason in result.skipped:
             self.skipped_fixes.append((result.path, line, code, reason))
+
+    def add_helper(self, result: FileFix) -> None:
+        self.helpers.append((result.path, result.error or ""))
+        if result.error:
+            self.skipped_files.append((result.path, result.error))
+        elif result.changed:
+            self.changed += 1
 
     def lines(self, written: bool) -> list[str]:
         verb = "changed" if written else "would change"
@@ -332,6 +382,16 @@ class Summary:
         total = sum(self.fixes.values())
         out.append(f"fixes: {total}" + "".join(
             f"\n  {code}: {n}" for code, n in sorted(self.fixes.items())))
+        for path, error in self.helpers:
+            if not error:
+                out.append(f"URL-credential helper added once for its "
+                           f"package: {path} (mask_url_credentials)")
+        if self.held_back:
+            out.append(
+                f"unsafe fixes held back: {sum(self.held_back.values())} "
+                "(" + ", ".join(f"{code} x{n}" for code, n in
+                                sorted(self.held_back.items())) +
+                "; apply with --unsafe-fixes after review)")
         if self.not_fixable:
             out.append("not auto-fixable (fix by hand): " + ", ".join(
                 f"{code} x{n}" for code, n in sorted(
@@ -353,19 +413,51 @@ def add_fix_arguments(parser) -> None:
                         help="print a unified diff; write nothing")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a file would change")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply fixes that may change behaviour "
+                             "beyond the defect (NSA102, NSA301 with a new "
+                             "type; see docs/codemods.md)")
     parser.add_argument("--max-workers", type=_positive, default=None,
                         help="NSA101 bound to add (default: config, 8)")
     parser.add_argument("--max-backlog", type=_positive, default=None,
                         help="NSA102 backlog bound (default: config, 64)")
-    parser.add_argument("--masker", default=None,
+    parser.add_argument("--masker", default=None, type=function_name,
                         help="NSA302/NSA502 masker (default "
                              "oslo_utils.strutils.mask_password)")
-    parser.add_argument("--url-masker", default=None,
+    parser.add_argument("--url-masker", default=None, type=function_name,
                         help="URL-credential masker, pkg.mod.function "
-                             "(default: a private helper added per module)")
+                             "(default: one helper per package, see "
+                             "docs/codemods.md)")
     parser.add_argument("--reuse-lock", default=None, metavar="NAME",
+                        type=lock_name,
                         help="NSA2xx: reuse the module's lock NAME where "
                              "the code already holds it")
+
+
+def function_name(value: str) -> str:
+    """argparse type: ``pkg.module.function`` and nothing else (it is
+    written into the fixed code)."""
+    import argparse
+
+    from nova_secaudit.settings import function_name_problem
+
+    problem = function_name_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{value!r} {problem}")
+    return value
+
+
+def lock_name(value: str) -> str:
+    """argparse type: a (dotted) name such as ``_LOCK`` or
+    ``self._lock``; it is written into the fixed code."""
+    import argparse
+    import keyword
+
+    if not all(part.isidentifier() and not keyword.iskeyword(part)
+               for part in value.split(".")):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a (dotted) "
+                                         "Python name")
+    return value
 
 
 def _positive(value: str) -> int:
@@ -395,12 +487,14 @@ def run(args, settings: Settings) -> int:
     import sys
 
     from nova_secaudit.discovery import iter_python_files
+    from nova_secaudit.helpers import add_shared_helpers
     from nova_secaudit.progress import Progress
 
     settings = with_fix_arguments(settings, args)
     write = not (args.diff or args.check)
     options = FixOptions(codes=fixable_codes(settings), write=write,
-                         diff=args.diff, reuse_lock=args.reuse_lock)
+                         diff=args.diff, reuse_lock=args.reuse_lock,
+                         unsafe_fixes=args.unsafe_fixes)
     summary = Summary()
     files, errors = [], 0
     for path, error in iter_python_files(args.paths):
@@ -409,15 +503,26 @@ def run(args, settings: Settings) -> int:
             errors += 1
         else:
             files.append(path)
+    results = []
     with Progress(len(files)) as advance:
         for result in fix_paths(files, settings, options, args.jobs):
             summary.add(result)
             errors += result.error is not None and \
                 not result.parsed_by_libcst
-            if result.diff:
+            if result.diff and not result.new_text:
                 sys.stdout.write(result.diff)
+            results.append(result)
             if advance:
                 advance(1)
+    for result in add_shared_helpers(results, options):
+        summary.add_helper(result)
+        errors += result.error is not None
+        if result.diff:
+            sys.stdout.write(result.diff)
+    helpers = {os.path.abspath(path) for path, _ in summary.helpers}
+    for result in results:  # a helper home changed by its own fixes only
+        if result.new_text and os.path.abspath(result.path) not in helpers:
+            sys.stdout.write(result.diff)
     report = sys.stderr if args.diff else sys.stdout
     for line in summary.lines(write):
         print(line, file=report)

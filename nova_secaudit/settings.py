@@ -11,6 +11,7 @@ import configparser
 import dataclasses
 import difflib
 import fnmatch
+import keyword
 import os
 import re
 import sys
@@ -166,6 +167,11 @@ def settings_from_mapping(mapping: dict, source: str,
             if not _DOTTED.fullmatch(name):
                 raise ConfigError(f"{source}: {key.replace('_', '-')}: "
                                   f"{name!r} is not a (dotted) Python name")
+    for key in _STR_KEYS:
+        problem = changes.get(key) and function_name_problem(changes[key])
+        if problem:
+            raise ConfigError(f"{source}: {key.replace('_', '-')}: "
+                              f"{changes[key]!r} {problem}")
     for key in ("select", "ignore"):
         check_codes(changes.get(key, ()), f"{source}: {key}")
     return (base or Settings()).replace(**changes)
@@ -194,6 +200,21 @@ def check_codes(codes, where: str) -> None:
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def function_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be written into fixed code as a function to
+    import (None when it is ``pkg.module.function``: two or more parts,
+    each an identifier and not a keyword). The masker options become code,
+    so anything else is refused rather than quoted."""
+    parts = name.split(".")
+    if len(parts) < 2:
+        return "is not a qualified name like pkg.module.function"
+    for part in parts:
+        if not part.isidentifier() or keyword.iskeyword(part):
+            return ("is not a dotted name (each part an identifier, not a "
+                    "keyword), like pkg.module.function")
+    return None
 
 
 def _check_factory_spec(spec: str, where: str) -> None:

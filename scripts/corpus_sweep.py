@@ -131,6 +131,7 @@ def split_diff(text: str) -> dict[str, list[str]]:
         if line.startswith("--- ") and index + 1 < len(lines) and \
                 lines[index + 1].startswith("+++ "):
             current = lines[index + 1][4:].rstrip("\n")
+            current = current[2:] if current.startswith("b/") else current
             if current in files:
                 raise ValueError(f"{current}: two diffs for one file")
             files[current] = []
@@ -309,7 +310,8 @@ def sweep(name: str, version: str, jobs: int, fix: bool,
             patched = []
             for path, lines in sorted(diffs.items()):
                 relative = os.path.relpath(path, root)
-                original = Path(path).read_bytes()
+                original = Path(path).read_bytes() \
+                    if Path(path).exists() else b""  # a created module
                 try:
                     new_text = apply_hunks(decode_source(original), lines)
                 except ValueError as exc:

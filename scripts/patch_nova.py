@@ -13,14 +13,18 @@ Steps (each printed as it runs):
    pycodestyle finds no new E/W error (79 columns);
 4. build (once; cached under the release cache) a virtualenv with Nova's
    runtime and test requirements and Nova itself;
-5. run, with stestr, Nova's unit tests for every module the fix changed
-   (``nova/x/y.py`` -> ``nova/tests/unit/x/test_y.py``) on the pristine
-   and on the patched copy; the patched copy must fail no test the
-   pristine one passes.
+5. run, with stestr, Nova's unit tests of every module the fix changed
+   -- each test module under nova/tests/unit that imports it (``import
+   nova.x.y``, ``from nova.x import y``, ``from nova.x.y import Z``), and
+   ``nova/tests/unit/x/test_y.py`` when it exists -- on the pristine and
+   on the patched copy; the patched copy must fail no test the pristine
+   one passes.
 
 Prints files changed, fixes per code, the tests run and their results;
-``--json FILE`` writes the same as data. Exit 0 when every guarantee holds
-and the tests pass after the patch as before.
+``--json FILE`` writes the same as data, with the packages of the test
+virtualenv (``pip freeze``) and the fixing tool's own versions, so the
+figures can be reproduced. Exit 0 when every guarantee holds and the tests
+pass after the patch as before.
 
     NOVA_SECAUDIT_CACHE=/tmp/nsa-cache python scripts/patch_nova.py
 """
@@ -61,8 +65,6 @@ TEST_ENV = {"LANGUAGE": "en_US", "LC_ALL": "C.UTF-8",
             # strings: with a random hash seed their ids and count change
             # from run to run, and two runs could not be compared by id.
             "PYTHONHASHSEED": "0"}
-ALWAYS_TESTED = {"nova/context.py": "nova/tests/unit/test_context.py",
-                 "nova/utils.py": "nova/tests/unit/test_utils.py"}
 
 
 def log(message: str) -> None:
@@ -121,8 +123,10 @@ def changed_files(pristine: Path, patched: Path) -> list[str]:
                 continue
             new = Path(root) / name
             rel = new.relative_to(patched)
-            if not filecmp.cmp(new, pristine / rel, shallow=False):
-                changed.append(rel.as_posix())
+            old = pristine / rel
+            if not old.is_file() or not filecmp.cmp(new, old,
+                                                    shallow=False):
+                changed.append(rel.as_posix())  # changed or created
     return sorted(changed)
 
 
@@ -201,18 +205,79 @@ def nova_venv(source: Path, version: str) -> Path:
 
 # -- 5. Nova's tests --------------------------------------------------------
 def test_modules(tree: Path, changed: list[str]) -> list[str]:
+    """The unit test modules (relative paths) of the changed modules:
+    those that import one, plus the conventional ``test_<name>.py``."""
+    importers = imported_by(tree)
     modules = set()
     for rel in changed:
         if rel.startswith("nova/tests/"):
             continue
-        test = ALWAYS_TESTED.get(rel)
-        if test is None:
-            parts = rel.split("/")[1:]
-            test = "/".join(["nova/tests/unit", *parts[:-1],
-                             "test_" + parts[-1]])
+        modules.update(importers.get(dotted_module(rel), ()))
+        parts = rel.split("/")[1:]
+        test = "/".join(["nova/tests/unit", *parts[:-1],
+                         "test_" + parts[-1]])
         if (tree / test).is_file():
             modules.add(test)
     return sorted(modules)
+
+
+def dotted_module(rel: str) -> str:
+    """``nova/x/y.py`` -> ``nova.x.y``; ``nova/x/__init__.py`` ->
+    ``nova.x``."""
+    parts = rel[:-3].split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_by(tree: Path) -> dict[str, set[str]]:
+    """{module: test files under nova/tests/unit importing it}. ``from
+    nova.x import y`` counts for ``nova.x`` and for ``nova.x.y`` (y may
+    be a module); imports inside functions count too."""
+    importers: dict[str, set[str]] = {}
+    for path in sorted((tree / "nova" / "tests" / "unit").rglob("*.py")):
+        rel = path.relative_to(tree).as_posix()
+        try:
+            module = ast.parse(path.read_bytes(), rel)
+        except (SyntaxError, ValueError):
+            continue
+        package = dotted_module(rel).rpartition(".")[0]
+        for name in _imported_names(module, package):
+            importers.setdefault(name, set()).add(rel)
+    return importers
+
+
+def _imported_names(module: ast.Module, package: str):
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")
+                parent = parent[:len(parent) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            yield base
+            for alias in node.names:
+                yield f"{base}.{alias.name}"
+
+
+def environment(python: Path | None) -> dict:
+    """What the figures depend on: the test virtualenv's packages (``pip
+    freeze``) and the fixing tool's own Python and libcst."""
+    import platform
+    from importlib.metadata import version
+
+    from nova_secaudit import __version__
+
+    found = {"nova_secaudit": __version__, "libcst": version("libcst"),
+             "fix_python": platform.python_version()}
+    if python is not None:
+        freeze = run([str(python), "-m", "pip", "freeze", "--all"])
+        found["test_venv_packages"] = sorted(
+            line for line in freeze.stdout.splitlines() if line.strip())
+    return found
 
 
 _TOTALS = re.compile(r"^ - (Passed|Failed|Skipped): (\d+)", re.M)
@@ -308,8 +373,10 @@ def main(argv=None) -> int:
     log(f"guarantees: {'all hold' if not problems else problems}")
 
     ok = not problems and done.returncode == 0
+    results["environment"] = environment(None)
     if not args.skip_tests:
         python = nova_venv(source, args.version)
+        results["environment"] = environment(python)
         modules = test_modules(patched, changed)
         log(f"{len(modules)} test modules: {' '.join(modules)}")
         if args.reuse_before and (pristine / ".stestr").is_dir():

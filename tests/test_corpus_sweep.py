@@ -93,9 +93,11 @@ def test_fix_diff_is_accepted_by_git_apply(awkward_tree, tmp_path):
     original, fixed, diff = awkward_tree
     copy = tmp_path / "copy"
     shutil.copytree(original, copy)
-    # Make the absolute paths relative for git apply (-p0 style).
-    relative = diff.replace(f"--- {original}/", "--- a/").replace(
-        f"+++ {original}/", "+++ b/")
+    # The diff names files relative to the directory fix ran in; make
+    # them relative to the copy's top, where git apply runs.
+    here = os.path.relpath(original).replace(os.sep, "/")
+    relative = diff.replace(f"--- a/{here}/", "--- a/").replace(
+        f"+++ b/{here}/", "+++ b/")
     (tmp_path / "fix.diff").write_bytes(relative.encode("utf-8"))
     done = subprocess.run(["git", "apply", "--whitespace=nowarn",
                            str(tmp_path / "fix.diff")], cwd=copy,

@@ -3,7 +3,9 @@ summary, and the same transforms under ``python -m libcst.tool codemod``."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("libcst")
-
-from nova_secaudit.cli import main  # noqa: E402
+from nova_secaudit.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,15 @@ LEAKY = textwrap.dedent("""\
             raise exception.NovaException('failed: %s' % exc)
     """)
 CLEAN = "VALUE = 1\n"
+SECRET_LOGGED = textwrap.dedent("""\
+    from oslo_log import log as logging
+
+    LOG = logging.getLogger(__name__)
+
+
+    def connect(transport_url):
+        LOG.info('connecting to %s', transport_url)
+    """)
 
 
 @pytest.fixture()
@@ -106,10 +115,17 @@ def test_select_and_ignore(tree, capsys):
     assert "with _CELLS_LOCK:" in read(tree, "pkg/cells.py")
 
 
-def test_opt_in_backlog_fix_only_when_selected(tree):
+def test_opt_in_backlog_fix_only_when_selected_and_unsafe_allowed(
+        tree, capsys):
     main(["fix", str(tree / "pkg/executors.py")])
     assert "check_and_reject" not in read(tree, "pkg/executors.py")
+    capsys.readouterr()
     main(["fix", "--select", "NSA102", str(tree / "pkg/executors.py")])
+    assert "check_and_reject" not in read(tree, "pkg/executors.py")
+    assert "unsafe fixes held back: 1 (NSA102 x1; apply with " \
+        "--unsafe-fixes after review)" in capsys.readouterr().out
+    main(["fix", "--select", "NSA102", "--unsafe-fixes",
+          str(tree / "pkg/executors.py")])
     text = read(tree, "pkg/executors.py")
     assert "check_and_reject=futurist.rejection.reject_when_reached(64)" \
         in text and "import futurist.rejection\n" in text
@@ -193,3 +209,73 @@ def test_libcst_runner_with_yaml_module_line(tree):
     assert done.returncode == 0, done.stderr
     assert "ThreadPoolExecutor(max_workers=5)" in \
         read(tree, "pkg/executors.py")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_diff_applies_with_plain_git_apply(tree, monkeypatch, capsys):
+    """``fix --diff`` from the top of a work tree is a patch ``git apply``
+    takes as it is (a/ and b/ prefixes) and gives what ``fix`` writes."""
+    fixed = tree.parent / "fixed"
+    shutil.copytree(tree, fixed)
+    assert main(["fix", str(fixed / "pkg")]) == 0
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    monkeypatch.chdir(tree)
+    capsys.readouterr()
+    assert main(["fix", "--diff", "pkg"]) == 0
+    diff = capsys.readouterr().out
+    assert "--- a/pkg/executors.py\n+++ b/pkg/executors.py\n" in diff
+    (tree.parent / "fix.diff").write_text(diff)
+    for extra in (["--check"], []):
+        done = subprocess.run(["git", "apply", *extra,
+                               str(tree.parent / "fix.diff")],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    for name in ("executors.py", "cells.py", "leaky.py", "clean.py"):
+        assert read(tree, f"pkg/{name}") == read(fixed, f"pkg/{name}")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("masker", "getattr(__import__('os'), 'system')"),
+    ("url-masker", "nova.cmd.import.mask"),
+    ("url-masker", "mask_url"),
+    ("masker", "nova.utils.mask password"),
+], ids=["call-expression", "keyword-part", "not-qualified", "space"])
+def test_masker_that_is_not_a_dotted_name_is_refused(tree, capsys, key,
+                                                     value):
+    (tree / "pyproject.toml").write_text(
+        f"[tool.nova-secaudit]\n{key} = {json.dumps(value)}\n")
+    (tree / "pkg/secret.py").write_text(SECRET_LOGGED)
+    assert main(["fix", str(tree / "pkg")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert f"pyproject.toml: {key}: {value!r} is not a" in err[0]
+    assert read(tree, "pkg/secret.py") == SECRET_LOGGED
+    assert read(tree, "pkg/executors.py") == UNBOUNDED
+
+
+def test_masker_option_that_is_not_a_dotted_name_is_refused(tree, capsys):
+    (tree / "pkg/secret.py").write_text(SECRET_LOGGED)
+    with pytest.raises(SystemExit) as exited:
+        main(["fix", "--url-masker", "os.system;x", str(tree / "pkg")])
+    assert exited.value.code == 2
+    assert "--url-masker" in capsys.readouterr().err
+    assert read(tree, "pkg/secret.py") == SECRET_LOGGED
+
+
+def test_dotted_masker_is_imported_and_called(tree):
+    (tree / "pyproject.toml").write_text(
+        '[tool.nova-secaudit]\nurl-masker = "nova.cmd.manage.'
+        'mask_passwd_in_url"\n')
+    (tree / "pkg/secret.py").write_text(SECRET_LOGGED)
+    assert main(["fix", "--select", "NSA502", str(tree / "pkg")]) == 0
+    text = read(tree, "pkg/secret.py")
+    assert "from nova.cmd import manage\n" in text
+    assert "manage.mask_passwd_in_url(transport_url)" in text
+
+
+def test_reuse_lock_that_is_not_a_name_is_refused(tree, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["fix", "--reuse-lock", "L:\n    import os", str(tree / "pkg")])
+    assert exited.value.code == 2
+    assert "--reuse-lock" in capsys.readouterr().err
+    assert read(tree, "pkg/cells.py") == CELLS

@@ -162,12 +162,14 @@ def test_sarif_fixes_carry_the_codemod_replacement(tree):
     seed = [r for r in results if r["locations"][0]["physicalLocation"]
             ["artifactLocation"]["uri"] == "pkg/seed.py"]
     with_fix = [r for r in seed if "fixes" in r]
-    # The seed's NSA401 wait is followed by its "did not respond" loop:
-    # cancelling right after it would break the loop, so no fix is offered
-    # (tests/test_codemods_seed.py).
     assert {r["ruleId"] for r in with_fix} == \
-        ({r["ruleId"] for r in seed} & FIXABLE_CODES) - {"NSA401"}
+        {r["ruleId"] for r in seed} & FIXABLE_CODES
     assert with_fix
+    # A finding without a fix never claims one is safe.
+    assert {r["properties"]["fixSafety"] for r in seed
+            if "fixes" not in r} == {"none"}
+    assert {r["properties"]["fixSafety"] for r in with_fix} <= \
+        {"safe", "unsafe"}
     before = check_source(source, "pkg/seed.py", EVERY)
     for result in with_fix:
         fixed = apply_sarif_fix(source, result["fixes"][0])

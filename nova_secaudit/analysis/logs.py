@@ -69,3 +69,16 @@ def logging_level(call: ast.Call, method: str) -> int | None:
     if name:
         return LEVEL_NUMBERS.get(last_name(name).lower())
     return None
+
+
+def module_logger(facts) -> str:
+    """The module's logger (``LOG = logging.getLogger(__name__)`` at top
+    level), or "" when it has none."""
+    for statement in facts.tree.body:
+        if isinstance(statement, ast.Assign) and \
+                isinstance(statement.value, ast.Call) and \
+                facts.qualified_name(statement.value.func) in \
+                LOGGER_FACTORIES and \
+                isinstance(statement.targets[0], ast.Name):
+            return statement.targets[0].id
+    return ""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 
+from nova_secaudit.engine import Finding, FixSafety
+
 # (module, command class) in the order ``nova-secaudit fix`` applies them:
 # expression-level edits first, statement insertions next, and wrapping
 # whole statements in a lock last, so a wrapped block already holds the
@@ -44,3 +46,13 @@ def _load():
 ORDER = _load()
 CODEMOD_FOR = {code: command for command in ORDER for code in command.CODES}
 FIXABLE_CODES = frozenset(CODEMOD_FOR)
+
+
+def fix_safety(found: Finding) -> FixSafety:
+    """What ``fix`` would do with ``found``: NONE when no codemod fixes it
+    (no command for its code, or the rule found no mechanical fix for this
+    site), else the command's SAFE or UNSAFE for this shape."""
+    command = CODEMOD_FOR.get(found.code)
+    if command is None or command.fixable(found) is not None:
+        return FixSafety.NONE
+    return command.safety(found)

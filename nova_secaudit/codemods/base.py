@@ -26,7 +26,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from nova_secaudit.analysis import source_lines
 from nova_secaudit.codemods.layout import relayout_call
-from nova_secaudit.engine import Finding, check
+from nova_secaudit.engine import Finding, FixSafety, check
 from nova_secaudit.reporting import char_column
 from nova_secaudit.settings import Settings, load_settings
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
@@ -98,6 +98,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nsa-config", default=None,
                         help="nova-secaudit config file (default: nearest "
                              "pyproject.toml, setup.cfg or tox.ini)")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="also apply fixes that may change behaviour "
+                             "beyond the defect (see docs/codemods.md)")
 
 
 class FindingCodemod(VisitorBasedCodemodCommand):
@@ -122,8 +125,11 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                  settings: Settings | None = None,
                  codes: Iterable[str] | None = None,
                  nsa_config: str | None = None, known=None,
-                 **overrides) -> None:
+                 unsafe_fixes: bool = False, **overrides) -> None:
         super().__init__(context)
+        self.unsafe_fixes = unsafe_fixes
+        # Fixable findings whose unsafe fix was not asked for.
+        self.held_back: list[Finding] = []
         # (module, its text, engine findings with suppressions applied)
         self.known = known
         if settings is None:
@@ -168,16 +174,28 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                         if not is_suppressed(f, lines, "W6" + f.code[3:])]
         return findings
 
-    def fixable(self, found: Finding) -> str | None:
+    @classmethod
+    def fixable(cls, found: Finding) -> str | None:
         """None when ``found`` can be fixed, else the reason it cannot."""
         args = found.fix_args
         if "unfixable" in args:  # the rule knows why no mechanical fix fits
             return args["unfixable"]
-        missing = [k for k in self.REQUIRED_ARGS.get(found.code, ())
+        missing = [k for k in cls.REQUIRED_ARGS.get(found.code, ())
                    if k not in args]
         if missing:
             return "the rule gave no " + ", ".join(missing)
         return None
+
+    @classmethod
+    def safety(cls, found: Finding) -> FixSafety:
+        """SAFE when the fix of ``found`` (a fixable one) changes nothing
+        but the defect, UNSAFE when a reviewer must judge what else it
+        changes; the rule's class-wide answer unless a command knows the
+        shape better. ``fix`` applies UNSAFE ones only with
+        --unsafe-fixes (ruff's convention)."""
+        from nova_secaudit.rules import RULES_BY_CODE
+
+        return RULES_BY_CODE[found.code].fix
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         # Findings first: a module with nothing to fix is skipped before
@@ -195,11 +213,15 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             reason = self.fixable(found)
             if reason:
                 self.skip_finding(found, reason)
+            elif not self.unsafe_fixes and \
+                    self.safety(found) is FixSafety.UNSAFE:
+                self.held_back.append(found)
             else:
                 usable.append(found)
         if not usable:
             raise SkipFile("no finding of " + ", ".join(self.codes) +
                            " to fix")
+        self.text = text
         self.targets = Targets(usable, text)
         return super().transform_module(tree)
 

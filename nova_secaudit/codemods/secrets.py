@@ -28,21 +28,47 @@ Run under libcst's runner::
 from __future__ import annotations
 
 import argparse
+import ast
+import os
 
 import libcst as cst
 
-from nova_secaudit.codemods.base import FindingCodemod, Targets, \
-    add_common_args
+from nova_secaudit.analysis.masking import SHARED_URL_HELPER, \
+    text_source, url_helper_home
+from nova_secaudit.codemods.base import FindingCodemod, add_common_args
 from nova_secaudit.codemods.imports import ImportIndex, add_import, \
     imports_end, insert_after
 from nova_secaudit.codemods.layout import MAX_LINE, fits_in_statement, \
     relayout_call
+from nova_secaudit.fixing import function_name
 
 URL_HELPER = "_mask_url_credentials"
 URL_HELPER_CODE = '''\
-def _mask_url_credentials(value):
+def {name}(value):
     """Text of ``value`` with the password of every URL in it masked."""
     return re.sub(r'(://[^:/@\\s]*:)[^\\s/]*@', r'\\1***@', str(value))
+'''
+# OpenStack projects are Apache-2.0 and hacking's H102 wants the header.
+NEW_HELPER_MODULE = '''\
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Helpers that mask credentials in text.
+
+Nothing of the project is imported here, so any module can use them
+without an import cycle.
+"""
+
+import re
 '''
 
 
@@ -64,15 +90,16 @@ class MaskSecrets(FindingCodemod):
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
         add_common_args(arg_parser)
         arg_parser.add_argument(
-            "--masker", default=None,
+            "--masker", default=None, type=function_name,
             help="masker function, pkg.module.function (default "
                  "oslo_utils.strutils.mask_password)")
         arg_parser.add_argument(
-            "--url-masker", default=None,
+            "--url-masker", default=None, type=function_name,
             help="URL-credential masker, pkg.module.function (default: a "
                  "private helper added once per module)")
 
-    def fixable(self, found):
+    @classmethod
+    def fixable(cls, found):
         args = found.fix_args
         if found.code == "NSA302" and args.get("exc_info"):
             return ("the traceback is logged (.exception()/exc_info=True): "
@@ -88,31 +115,58 @@ class MaskSecrets(FindingCodemod):
                              if isinstance(stmt, (cst.FunctionDef,
                                                   cst.ClassDef))}
         self.needed_imports: list[str] = []
-        self.needs_helper = False
-        # Expression positions (character based) -> (target, kind).
+        self.needs_helper = ""  # name of the helper to define here
+        self.helper_home: str | None = None  # file to hold the helper
+        # Expression positions (character based) -> ([targets], kind):
+        # two log calls of one ``msg`` share the masking of its binding.
         self.wanted: dict[tuple, tuple] = {}
-        lines = self.targets.lines
+        module = None
         for target in self.targets.all:
             if target.code == "NSA502":
                 kind = "url" if target.args.get("url") else "secret"
-                self.wanted[(target.start, target.end)] = (target, kind)
+                self.wanted[(target.start, target.end)] = ([target], kind)
                 continue
-            raw = target.args.get("raw_args") or ":".join(
-                target.args[k] for k in ("arg_line", "arg_col",
-                                         "arg_end_line", "arg_end_col"))
-            for line, col, end_line, end_col in _raw_parts(raw):
-                convert = Targets.__new__(Targets)
-                convert.lines = lines
-                start = convert._char_pos(line, col)
-                end = convert._char_pos(end_line, end_col)
-                self.wanted[(start, end)] = (target, "exception")
+            if module is None:
+                module = ast.parse(self.text)
+            parts = self._exception_parts(target, module)
+            for key in parts or ():
+                self.wanted.setdefault(key, ([], "exception"))[0].append(
+                    target)
         self._parts_left = {}
-        for target, _ in self.wanted.values():
-            self._parts_left[target] = self._parts_left.get(target, 0) + 1
+        for targets, _ in self.wanted.values():
+            for target in targets:
+                self._parts_left[target] = \
+                    self._parts_left.get(target, 0) + 1
         self._grown: list[tuple[int, int]] = []
         self._grown_targets: dict[tuple[int, int], object] = {}
         self._arg_values: set[int] = set()
         self._undone = False
+
+    def _exception_parts(self, target, module: ast.Module):
+        """Character positions to mask for an NSA302 target: each raw
+        text, or the value a handler's local name got it from, so the log
+        and every other sink of that name (a raised message) are masked
+        together. None (and the target skipped) when the name reaches
+        another sink and has no one binding to mask instead."""
+        raw = target.args.get("raw_args") or ":".join(
+            target.args[k] for k in ("arg_line", "arg_col",
+                                     "arg_end_line", "arg_end_col"))
+        keys = []
+        for part in _raw_parts(raw):
+            found = text_source(module, part)
+            if found and found[0] == "sinks":
+                lines = ", ".join(map(str, found[1]))
+                self.skip(target, f"the same text is also used unmasked "
+                                  f"on line {lines}; mask it where it is "
+                                  f"built")
+                return None
+            if found:
+                value = found[1]
+                part = (value.lineno, value.col_offset, value.end_lineno,
+                        value.end_col_offset)
+            keys.append((self.targets._char_pos(part[0], part[1]),
+                         self.targets._char_pos(part[2], part[3])))
+        return keys
 
     # -- the maskers' names, importing them when needed -------------------
     def _callable(self, qualified: str) -> str:
@@ -139,9 +193,20 @@ class MaskSecrets(FindingCodemod):
     def url_masker(self) -> str:
         if self.settings.url_masker:
             return self._callable(self.settings.url_masker)
-        if URL_HELPER not in self.module_names:
-            self.needs_helper = True
-        return URL_HELPER
+        filename = self.context.filename or ""
+        home = url_helper_home(filename) \
+            if self.options.get("shared_helper") else None
+        if home is not None and \
+                os.path.abspath(filename) != os.path.abspath(home[0]):
+            # ``fix`` adds the helper to its home once, after the run.
+            self.helper_home = home[0]
+            return self._callable(f"{home[1]}.{SHARED_URL_HELPER}")
+        # The home itself, or one module alone (libcst's runner, a file
+        # outside a package): the helper is defined right here.
+        name = URL_HELPER if home is None else SHARED_URL_HELPER
+        if name not in self.module_names:
+            self.needs_helper = name
+        return name
 
     # -- wrapping ----------------------------------------------------------
     def on_leave(self, original, updated):
@@ -152,11 +217,15 @@ class MaskSecrets(FindingCodemod):
         found = self.wanted.pop(key, None)
         if found is None:
             return result
-        target, kind = found
+        targets, kind = found
         if kind == "url":
             text = f"{self.url_masker()}(__value__)"
         elif kind == "secret":
             text = f"{self.masker()}(__value__)"
+        elif self.settings.url_masker and not _is_str_call(original):
+            # A configured URL masker may take text only (Nova's
+            # mask_passwd_in_url parses its argument as one URL).
+            text = f"{self.masker()}({self.url_masker()}(str(__value__)))"
         else:
             text = f"{self.masker()}({self.url_masker()}(__value__))"
         wrapped = cst.parse_expression(text)
@@ -174,15 +243,17 @@ class MaskSecrets(FindingCodemod):
                                      self.statement_indent()) and \
                     len(max(self.targets.lines[start[0] - 1:end[0]],
                             key=len)) <= MAX_LINE:
-                self._parts_left[target] = -1  # never counted as applied
-                self.skip(target, "the masked value would pass 79 columns "
-                                  "here; mask it by hand")
+                for target in targets:
+                    self._parts_left[target] = -1  # never applied
+                    self.skip(target, "the masked value would pass 79 "
+                                      "columns here; mask it by hand")
                 return result
         self._grown.append(self.start_of(original))
-        self._grown_targets[self.start_of(original)] = target
-        self._parts_left[target] -= 1
-        if not self._parts_left[target]:
-            self.applied(target)
+        self._grown_targets[self.start_of(original)] = targets
+        for target in targets:
+            self._parts_left[target] -= 1
+            if not self._parts_left[target]:
+                self.applied(target)
         return wrapped
 
     def visit_Arg(self, node: cst.Arg) -> None:
@@ -213,12 +284,12 @@ class MaskSecrets(FindingCodemod):
         """Leave the call as it was and report its targets skipped."""
         self._undone = True
         for position in inside:
-            target = self._grown_targets[position]
-            if target in self._handled and self.fixed[target.code]:
-                self.fixed[target.code] -= 1
-                self._handled.discard(target)
-            self._parts_left[target] = -1
-            self.skip(target, reason)
+            for target in self._grown_targets[position]:
+                if target in self._handled and self.fixed[target.code]:
+                    self.fixed[target.code] -= 1
+                    self._handled.discard(target)
+                self._parts_left[target] = -1
+                self.skip(target, reason)
         return original
 
     def fits_unchanged(self, prefix, call, suffix, first_line, last_line):
@@ -230,24 +301,51 @@ class MaskSecrets(FindingCodemod):
                               self.statement_indent(), MAX_LINE, unchanged)
 
     def finish(self, tree: cst.Module) -> cst.Module:
-        for target, _ in self.wanted.values():
-            self.skip(target, "no expression at the reported position")
+        for targets, _ in self.wanted.values():
+            for target in targets:
+                self.skip(target, "no expression at the reported position")
         if self._undone:  # a masking was undone: is each addition used?
             code = tree.code
-            if self.needs_helper and f"{URL_HELPER}(" not in code:
-                self.needs_helper = False
+            if self.needs_helper and f"{self.needs_helper}(" not in code:
+                self.needs_helper = ""
+            if f".{SHARED_URL_HELPER}(" not in code:
+                self.helper_home = None
             self.needed_imports = [
                 line for line in self.needed_imports
                 if line == "import re" or
                 f"{line.rpartition(' ')[2]}." in code]
         if self.needs_helper:
-            helper = cst.parse_statement(URL_HELPER_CODE)
-            tree = insert_after(tree, imports_end(tree), [helper], 2)
-            if ImportIndex(tree).local_name("re", module=True) is None:
-                self.needed_imports.append("import re")
+            tree = with_url_helper(tree, self.needs_helper, self.project())
         for line in self.needed_imports:
             tree = add_import(tree, line, self.project())
         return tree
+
+
+def with_url_helper(tree: cst.Module, name: str,
+                    project: str) -> cst.Module:
+    """``tree`` with the URL-credential helper ``name`` defined after its
+    imports (and ``import re`` when missing)."""
+    helper = cst.parse_statement(URL_HELPER_CODE.format(name=name))
+    tree = insert_after(tree, imports_end(tree), [helper], 2)
+    if ImportIndex(tree).local_name("re", module=True) is None:
+        tree = add_import(tree, "import re", project)
+    return tree
+
+
+def shared_helper_text(text: str | None, project: str) -> str | None:
+    """The text of a package's helper home with the shared helper added;
+    ``text`` None for a module to create. None when it is there already
+    (or the module cannot be parsed: the run reports it)."""
+    tree = cst.parse_module(NEW_HELPER_MODULE if text is None else text)
+    if any(isinstance(stmt, cst.FunctionDef) and
+           stmt.name.value == SHARED_URL_HELPER for stmt in tree.body):
+        return None
+    return with_url_helper(tree, SHARED_URL_HELPER, project).code
+
+
+def _is_str_call(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Call) and \
+        isinstance(expr.func, cst.Name) and expr.func.value == "str"
 
 
 def _bare(expr: cst.BaseExpression) -> cst.BaseExpression:

@@ -55,7 +55,8 @@ def fixed_text(text: str, path: str, found: Finding, settings,
         return None
     try:
         codemod = command(CodemodContext(filename=path), settings=settings,
-                          codes=[found.code], known=(module, text, [found]))
+                          codes=[found.code], known=(module, text, [found]),
+                          unsafe_fixes=True)  # shown with their safety
         new_text = codemod.transform_module(module).code
     except SkipFile:
         return None
@@ -107,8 +108,10 @@ def propose_fixes(text: str, path: str, findings, settings
         if after is None:
             proposals.append(None)
             continue
-        safety = "safe" if rule.fix is FixSafety.SAFE else \
-            "unsafe: review before applying"
+        from nova_secaudit.codemods import fix_safety
+
+        safety = "safe" if fix_safety(found) is FixSafety.SAFE else \
+            "unsafe: review before applying; fix --unsafe-fixes"
         proposals.append(FixProposal(
             f"{rule.code} {rule.symbol} codemod ({safety})",
             unified_diff(path, text, after), replacements(text, after)))
@@ -152,3 +155,14 @@ def proposed_fix(report, found: Finding) -> FixProposal | None:
         memo.update(zip(same_file, proposals))
         memo.setdefault(found, None)
     return memo[found]
+
+
+def finding_fix_safety(report, found: Finding, proposal) -> str:
+    """"safe", "unsafe" or "none" for this very finding: "none" when no
+    codemod fixes it here (also when the report worked out the fixes and
+    the codemod produced none), never the rule's class-wide claim."""
+    if report.with_fixes and proposal is None:
+        return FixSafety.NONE.value
+    from nova_secaudit.codemods import fix_safety
+
+    return fix_safety(found).value

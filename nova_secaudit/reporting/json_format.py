@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from nova_secaudit import __version__
-from nova_secaudit.reporting.fixes import proposed_fix
+from nova_secaudit.reporting.fixes import finding_fix_safety, proposed_fix
 from nova_secaudit.rules import RULES_BY_CODE
 
 
@@ -23,10 +23,10 @@ def finding_record(report, found, fingerprint) -> dict:
         "message": found.message,
         "cwe": [f"CWE-{n}" for n in rule.cwe] if rule else [],
         "severity": rule.severity if rule else "warning",
-        "fix_safety": rule.fix.value if rule else "none",
         "fingerprint": fingerprint,
     }
     fix = proposed_fix(report, found)
+    record["fix_safety"] = finding_fix_safety(report, found, fix)
     if fix is not None:
         record["fix"] = {"diff": fix.diff,
                          "replacements": [r._asdict() for r in

@@ -16,7 +16,7 @@ from pathlib import Path
 from nova_secaudit import __version__
 from nova_secaudit.docs import render_rule_markdown, render_text
 from nova_secaudit.reporting import char_column
-from nova_secaudit.reporting.fixes import proposed_fix
+from nova_secaudit.reporting.fixes import finding_fix_safety, proposed_fix
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/"
@@ -127,6 +127,8 @@ def sarif_document(report) -> dict:
         fixes = _fixes(report, found)
         if fixes:
             result["fixes"] = fixes
+        result["properties"] = {"fixSafety": finding_fix_safety(
+            report, found, proposed_fix(report, found))}
         results.append(result)
     notifications = [{
         "level": "error",

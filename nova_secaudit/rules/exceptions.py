@@ -182,9 +182,12 @@ class ReraiseWrappedInOriginalType(Rule):
         as if it were the project's own message (CWE-209, CWE-532).
     Fix:
         A bare ``raise`` when the arguments are only the exception's own
-        text (safe: same type, text and traceback); otherwise ``raise
-        <CaughtType>(...) from e`` when the handler names one class
-        (unsafe: the raised type may become a base class of the original).
+        text (safe: same type, text and traceback). Otherwise unsafe, with
+        ``--unsafe-fixes`` only: in a module with a logger, the context
+        message logged at debug level and a bare ``raise`` (keeps the
+        type; callers see the original text), else ``raise
+        <CaughtType>(...) from e`` when the handler names one class (the
+        raised type may become a base class of the original).
     Known limits:
         ``six.reraise(type(e), e, tb)`` re-raises the caught object itself
         and is not flagged; only a new value built for the original type
@@ -360,8 +363,12 @@ class RawExceptionLoggedThenReraised(Rule):
     Fix:
         Wraps the raw text in the configured masker (default
         ``strutils.mask_password``; URL credentials need the URL masker of
-        NSA502). Safe. For ``.exception()``/``exc_info`` only a hint: log
-        the traceback once, where the exception is finally handled.
+        NSA502). Safe. When the text is a local name (``msg``) that the
+        handler also raises or logs elsewhere, its one binding is masked
+        instead, so every sink gets masked text; without a single binding
+        the fix is declined. For ``.exception()``/``exc_info`` only a
+        hint: log the traceback once, where the exception is finally
+        handled.
     Known limits:
         Whatever the handler caught (RULES.md): a project exception's text
         may quote a driver's. Two shapes, named by the message: raw text

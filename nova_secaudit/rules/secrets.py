@@ -315,8 +315,11 @@ class UnmaskedSecretLogged(Rule):
     Fix:
         Wraps the value in the configured masker (strutils.mask_password by
         default); URL-valued names (url, connection) in the URL-credential
-        masker instead (the configured one, or a private stdlib-only helper
-        the codemod adds once per module). Safe: only log text changes.
+        masker instead: the configured one, or one stdlib-only
+        ``mask_url_credentials`` per package that ``fix`` adds to the
+        package's leaf safe_utils/utils module (or a new masking_utils)
+        and imports (a private helper per module under libcst's runner).
+        Safe: only log text changes.
     Known limits:
         Secrets are found by name, constant key and credential constructor,
         through assignments, f-strings, %, + and format() in the same

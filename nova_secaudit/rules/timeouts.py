@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from nova_secaudit.analysis import enclosing_function, parent_of
+from nova_secaudit.analysis.cancelling import cancel_plan
 from nova_secaudit.analysis.functions import (
     enclosing_loops, is_none, mentions, parameter_names, walk_local)
 from nova_secaudit.analysis.imports import dotted_name
@@ -96,36 +97,6 @@ def _assignment_targets(call: ast.Call) -> list[ast.AST]:
     return []
 
 
-def _inspected_after(call: ast.Call, collection: set[str]) -> bool:
-    """Whether the function looks at the waited-on collection again after
-    the wait. Cancelling right after the wait is then unsafe: a cancelled
-    future counts as done() and its result() raises CancelledError."""
-    func = enclosing_function(call)
-    if func is None:
-        return True
-    end = (call.end_lineno, call.end_col_offset)
-    return any(isinstance(node, (ast.Name, ast.Attribute)) and
-               (node.lineno, node.col_offset) > end and
-               dotted_name(node) in collection for node in walk_local(func))
-
-
-def _pending_expression(call: ast.Call, returns_pair: bool) -> str | None:
-    """Source of the not-yet-done futures after a collection wait."""
-    targets = _assignment_targets(call)
-    if returns_pair and len(targets) == 1:
-        target = targets[0]
-        if isinstance(target, (ast.Tuple, ast.List)) and \
-                len(target.elts) == 2 and \
-                isinstance(target.elts[1], ast.Name) and \
-                target.elts[1].id != "_":
-            return target.elts[1].id
-        if isinstance(target, ast.Name):
-            return target.id + ".not_done"
-    if call.args:
-        return ast.unparse(call.args[0])
-    return None
-
-
 class TimeoutWithoutCancel(Rule):
     """Flags a bounded wait after which unfinished work is never cancelled.
 
@@ -136,15 +107,17 @@ class TimeoutWithoutCancel(Rule):
         is told the work "did not respond" while it is still consuming
         resources (CWE-400, CWE-404).
     Fix:
-        Inserts ``for f in not_done: f.cancel()`` right after a collection
-        wait whose result is kept (``done, not_done = wait(...)``), when the
-        function does not look at the waited-on collection again. Safe:
-        cancel() only stops futures that have not started. Elsewhere a hint
-        only: a cancelled future counts as done() and its result() raises
-        CancelledError, so code that inspects the futures after the wait
-        (the "did not respond" loop) must cancel them itself once it has
-        its results; waits that raise on timeout (as_completed,
-        result(timeout=...), eventlet Timeout) also get a hint only.
+        Safe: cancel() only stops futures that have not started. When
+        nothing reads the futures after the wait, ``for f in not_done:
+        f.cancel()`` right after it (the waited collection when the result
+        is not kept). When the only later read is the "did not respond"
+        loop (``if not fut.done(): results[k] = sentinel``), ``if not
+        fut.cancel(): LOG.warning(...)`` inside that branch, as Nova
+        32.0.0 does. Any other later read (through another name such as
+        ``dict(zip(fs, jobs))`` or ``list(not_done)``, or a second pass)
+        is declined with its line: a cancelled future's result() raises
+        CancelledError. Waits that raise on timeout (as_completed,
+        result(timeout=...), eventlet Timeout) get a hint only.
     Known limits:
         Work reached through a parameter or ``self`` belongs to the caller
         or the object and is not flagged; a wait in a loop that repeats
@@ -273,17 +246,8 @@ class TimeoutWithoutCancel(Rule):
         roots = set(waited)
         for target in _assignment_targets(node):
             roots |= {n for n in map(dotted_name, ast.walk(target)) if n}
-        if not COLLECTION_WAITS[wait]:
-            fix_data = {"unfixable": RAISING_WAIT_HINT}
-        elif _inspected_after(node, waited):
-            fix_data = {"unfixable": "the futures are looked at after the "
-                                     "wait; cancel them once their results "
-                                     "are in"}
-        elif not isinstance(parent_of(node), ast.Assign):
-            fix_data = {"unfixable": "keep the wait's result (done, not_done"
-                                     " = ...) and cancel not_done"}
-        else:
-            fix_data = {"pending": _pending_expression(node, True)}
+        fix_data = cancel_plan(node, waited, facts) \
+            if COLLECTION_WAITS[wait] else {"unfixable": RAISING_WAIT_HINT}
         yield from self._report(node, roots, facts, last_name(wait),
                                 fix_data)
 

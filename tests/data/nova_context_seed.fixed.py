@@ -100,6 +100,10 @@ def scatter_gather_cells(context, cell_mappings, timeout, fn, *args):
             results[cell_uuid] = did_not_respond_sentinel
             LOG.warning('Timed out waiting for response from cell %s',
                         cell_uuid)
+            if not future.cancel():
+                LOG.warning(
+                    'Could not cancel the work for %s after the timeout; it '
+                    'goes on running in the background.', cell_uuid)
         else:
             results[cell_uuid] = future.result()
     return results
