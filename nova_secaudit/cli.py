@@ -14,6 +14,7 @@ from nova_secaudit import __version__
 from nova_secaudit.baseline import BaselineError
 from nova_secaudit.discovery import iter_python_files
 from nova_secaudit.fixing import add_fix_arguments
+from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
 from nova_secaudit.runner import check_paths, default_jobs
 from nova_secaudit.settings import ConfigError, load_settings, split_list
@@ -33,6 +34,17 @@ def _codes(value: str) -> tuple[str, ...]:
     return codes
 
 
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive "
+                                         "number of seconds")
+    return number
+
+
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", type=_codes, default=None,
                         help="only these codes/prefixes (e.g. NSA1,NSA401)")
@@ -44,6 +56,11 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=default_jobs(),
                         help="worker processes (default: the CPU count); "
                              "output is identical for any N")
+    parser.add_argument("--file-timeout", type=_seconds,
+                        default=DEFAULT_FILE_TIMEOUT, metavar="SECONDS",
+                        help="give up on one file's libcst work (fix, and "
+                             "the fixes of json/sarif/html) after SECONDS "
+                             f"(default {DEFAULT_FILE_TIMEOUT:g})")
 
 
 def _add_reporting(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +151,7 @@ def run_check(args) -> int:
         results = list(check_paths(
             files, settings, args.jobs, cache=cache, progress=advance,
             fixes=args.format in ("json", "sarif", "html") and
-            not args.no_fixes))
+            not args.no_fixes, timeout=args.file_timeout))
     for result in results:
         if result.error:
             print(f"{result.path}: error: {result.error}", file=sys.stderr)

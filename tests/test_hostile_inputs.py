@@ -490,7 +490,8 @@ def test_dead_worker_process_loses_only_its_file(tmp_path, capsys,
     (tmp_path / "mod_17_killer.py").write_bytes(HEALTHY)
     code, out, err = run_check(tmp_path, capsys, "--jobs=2")
     assert error_lines(err, tmp_path) == {
-        "mod_17_killer.py": runner.WORKER_DIED}
+        "mod_17_killer.py": "worker process died (exit status 9) while "
+                            "checking this file"}
     assert len(out) == 40 and all(HEALTHY_FINDING[-12:] in line
                                   for line in out)
     assert code == cli.EXIT_ERROR
