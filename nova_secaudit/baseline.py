@@ -78,8 +78,12 @@ def write_baseline(path: str | os.PathLike,
                                 r["fingerprint"]))
     document = {"version": BASELINE_VERSION, "tool": "nova-secaudit",
                 "tool_version": __version__, "findings": records}
-    Path(path).write_text(json.dumps(document, indent=1) + "\n",
-                          encoding="utf-8")
+    try:
+        Path(path).write_text(json.dumps(document, indent=1) + "\n",
+                              encoding="utf-8")
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write baseline: "
+                            f"{exc.strerror or exc}") from None
     return len(records)
 
 
@@ -93,6 +97,9 @@ def read_baseline(path: str | os.PathLike) -> collections.Counter:
     except ValueError as exc:
         raise BaselineError(f"{path}: not a baseline (bad JSON: {exc})"
                             ) from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a baseline (JSON nested too "
+                            "deeply)") from None
     if not isinstance(document, dict) or \
             document.get("version") != BASELINE_VERSION or \
             not isinstance(document.get("findings"), list):

@@ -44,7 +44,7 @@ from nova_secaudit.engine import Finding, check
 from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT, map_in_order
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import SourceError, decode_source, parse_text, \
-    read_bytes
+    printable_path, read_bytes
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
@@ -397,16 +397,16 @@ class Summary:
                     self.not_fixable.items())))
         if self.skipped_fixes:
             out.append(f"findings left unfixed: {len(self.skipped_fixes)}")
-            out.extend(f"  {path}:{line}: {code} {reason}"
+            out.extend(f"  {printable_path(path)}:{line}: {code} {reason}"
                        for path, line, code, reason in self.skipped_fixes)
         if self.failed_fixes:
             out.append(f"fixes dropped (codemod failed): "
                        f"{len(self.failed_fixes)}")
-            out.extend(f"  {path}:{line}: {code} {reason}"
+            out.extend(f"  {printable_path(path)}:{line}: {code} {reason}"
                        for path, line, code, reason in self.failed_fixes)
         if self.skipped_files:
             out.append(f"files skipped: {len(self.skipped_files)}")
-            out.extend(f"  {path}: {reason}"
+            out.extend(f"  {printable_path(path)}: {reason}"
                        for path, reason in self.skipped_files)
         return out
 

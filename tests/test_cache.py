@@ -87,20 +87,29 @@ def test_configuration_and_tool_are_part_of_the_key(corpus, tmp_path,
     assert rebuilt.hits == 0
 
 
-def test_corrupt_cache_is_ignored(corpus, tmp_path):
+def write_signed(cache: ResultsCache, document) -> None:
+    """A shard as the tool itself would have written it (valid HMAC)."""
+    body = json.dumps(document).encode()
+    cache.shard.write_bytes(cache._sign(body) + b"\n" + body)
+
+
+def test_unsigned_or_malformed_cache_is_a_miss(corpus, tmp_path):
     first = ResultsCache(EVERY, tmp_path / "c")
     expected = summary(check_paths(corpus, EVERY, cache=first))
-    first.shard.write_text('{"format": 1, "entries": {"' + corpus[0] +
+    first.shard.write_text('{"format": 2, "entries": {"' + corpus[0] +
                            '": ["bad", 1]}')
-    assert summary(check_paths(
-        corpus, EVERY, cache=ResultsCache(EVERY, tmp_path / "c"))) == expected
-    shard = json.loads(first.shard.read_text())
-    entry = shard["entries"][corpus[1]]
-    entry[1] = [["not", "a", "finding"]]
-    first.shard.write_text(json.dumps(shard))
+    unsigned = ResultsCache(EVERY, tmp_path / "c")
+    assert summary(check_paths(corpus, EVERY, cache=unsigned)) == expected
+    assert unsigned.hits == 0
+    mac, body = first.shard.read_bytes().split(b"\n", 1)
+    shard = json.loads(body)
+    shard["entries"][corpus[1]][1] = [["not", "a", "finding"]]
+    shard["entries"][corpus[2]] = [{"a": 1}, 2, None, 4, 5]
+    shard["entries"][corpus[3]][2] = "fingerprints"
+    write_signed(first, shard)
     again = ResultsCache(EVERY, tmp_path / "c")
     assert summary(check_paths(corpus, EVERY, cache=again)) == expected
-    assert again.misses == 1
+    assert again.misses == 3
     assert (tmp_path / "c" / ".gitignore").read_text().endswith("*\n")
 
 
@@ -123,14 +132,15 @@ def test_cli_jobs_and_cache_do_not_change_output(corpus, tmp_path):
     for args in (("--jobs", "2"), ("--jobs", "2"), ("--jobs", "1")):
         run = cli(tree, *args, "--format", "json", ".")
         assert (run.stdout, run.stderr) == (baseline.stdout, baseline.stderr)
-    assert (tree / ".nova-secaudit-cache").is_dir()
-    assert not (tmp_path / ".nova-secaudit-cache").exists()
+    shards = list(cache_module.default_cache_root().glob("results/*.json"))
+    assert len(shards) == 1
+    assert not list(tmp_path.rglob("*cache*")), "nothing in the tree"
 
 
 def test_no_cache_writes_nothing(tmp_path):
     (tmp_path / "a.py").write_text("x = 1\n")
     assert cli(tmp_path, "--no-cache", ".").returncode == 0
-    assert not (tmp_path / ".nova-secaudit-cache").exists()
+    assert not cache_module.default_cache_root().exists()
 
 
 def _run_on_tty(cwd, env):

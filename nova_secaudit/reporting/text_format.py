@@ -3,9 +3,11 @@ flake8 prints it), then a one-line summary on the last line."""
 
 from __future__ import annotations
 
+from nova_secaudit.source import printable_path
+
 
 def render(report) -> str:
-    lines = [f"{found.path}:{found.line}:{found.col + 1}: "
+    lines = [f"{printable_path(found.path)}:{found.line}:{found.col + 1}: "
              f"{found.code} {found.message}"
              for found, _ in report.findings()]
     return "".join(line + "\n" for line in lines)
