@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from nova_secaudit.analysis import source_lines
 from nova_secaudit.engine import Finding, check
 from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT, map_in_order
 from nova_secaudit.settings import Settings
@@ -174,9 +175,21 @@ def _transform_each(text: str, path: str, settings: Settings,
                 continue
             dropped += 1
             if not attempt.skipped:
-                result.failed.append((found.line, found.code,
-                                      problem.split(";")[0]))
+                result.failed.append((_line_before(text, current, found.line),
+                                      found.code, problem.split(";")[0]))
     return current
+
+
+def _line_before(original: str, current: str, line: int) -> int:
+    """Where line ``line`` of ``current`` (``original`` with some fixes
+    applied) was in ``original``, so reports name the file's own lines."""
+    matcher = difflib.SequenceMatcher(a=source_lines(original),
+                                      b=source_lines(current), autojunk=False)
+    for tag, old_start, _, new_start, new_end in matcher.get_opcodes():
+        if new_start < line <= new_end:
+            return old_start + 1 + (line - 1 - new_start if tag == "equal"
+                                    else 0)
+    return line
 
 
 def describe_exception(exc: BaseException) -> str:

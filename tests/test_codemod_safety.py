@@ -424,7 +424,7 @@ def test_fix_that_does_not_compile_is_dropped_alone(tmp_path):
     assert "mask_password(_mask_url_credentials(e)))" in \
         fixed.split("LOG.error(", 2)[1]
     assert "{e} and then some more text {thing}" in fixed
-    assert f"fixes dropped (codemod failed): 1\n  {path}:13: NSA302 " \
+    assert f"fixes dropped (codemod failed): 1\n  {path}:12: NSA302 " \
         "fixed text would not compile" in done.stdout
     assert done.returncode == 2
 
