@@ -167,8 +167,8 @@ class ResultsCache:
                         hashlib.sha256).hexdigest().encode()
 
     def _disable(self, exc: OSError) -> None:
-        reason = "is a symbolic link" if exc.errno == errno.ELOOP else \
-            exc.strerror or str(exc)
+        reason = "is a symbolic link" if os.path.islink(self.directory) \
+            else exc.strerror or str(exc)
         self.problem = f"cache disabled: {self.directory}: {reason}"
         self._key = None
 
