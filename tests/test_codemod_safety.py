@@ -454,3 +454,25 @@ def test_fix_exits_non_zero_when_a_file_changed_while_fixing(tmp_path,
         "it was" in out
     assert edited.read_bytes() == b"# edited meanwhile\n"
     assert b"max_workers=8" in (tmp_path / "mod_000.py").read_bytes()
+
+
+def _chattr(path: Path, flag: str) -> bool:
+    chattr = shutil.which("chattr")
+    return bool(chattr) and subprocess.run(
+        [chattr, flag, str(path)], capture_output=True).returncode == 0
+
+
+def test_immutable_file_is_reported_and_fix_exits_non_zero(tmp_path):
+    make_tree(tmp_path, 2)
+    frozen = tmp_path / "mod_000.py"
+    if not _chattr(frozen, "+i"):
+        pytest.skip("no chattr +i here (needs root on ext4/xfs/btrfs)")
+    try:
+        done = run_fix(tmp_path)
+    finally:
+        _chattr(frozen, "-i")
+    assert f"  {frozen}: cannot write: read-only file; left as it was" \
+        in done.stdout
+    assert frozen.read_bytes() == fixable(0)
+    assert b"max_workers=8" in (tmp_path / "mod_001.py").read_bytes()
+    assert done.returncode == 2
