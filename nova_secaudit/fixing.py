@@ -165,7 +165,7 @@ def _transform_each(text: str, path: str, settings: Settings,
                 new_text = transform_text(current, path, settings, options,
                                           attempt, {found.code}, [found])
                 problem = verify(new_text, path) if new_text != current \
-                    else "the codemod changed nothing"
+                    else ""
             except Exception as exc:  # noqa: BLE001 - a codemod bug
                 problem = f"codemod failed: {describe_exception(exc)}"
             result.skipped.extend(attempt.skipped)
@@ -174,7 +174,7 @@ def _transform_each(text: str, path: str, settings: Settings,
                 current = new_text
                 continue
             dropped += 1
-            if not attempt.skipped:
+            if problem and not attempt.skipped:
                 result.failed.append((_line_before(text, current, found.line),
                                       found.code, problem.split(";")[0]))
     return current
