@@ -34,6 +34,8 @@ _GRACE = 5.0
 
 def _serve(connection, work, args) -> None:
     """Worker loop: batches in, one result per item out, None ends it."""
+    # Ctrl-C is the parent's to handle; it then stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             batch = connection.recv()
@@ -118,7 +120,7 @@ def map_in_order(work: Callable[..., Result], items: Sequence[Item],
             yield work(item, *args)
         return
     yield from _Pool(work, items, args, max(1, min(jobs, len(items))),
-                     died, chunk if jobs > 1 else 1, timeout).results()
+                     died, chunk, timeout).results()
 
 
 class _Pool:

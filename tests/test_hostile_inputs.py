@@ -689,3 +689,32 @@ def test_internal_crash_has_its_own_exit_code(tmp_path, capsys,
     monkeypatch.setenv("NOVA_SECAUDIT_TRACEBACK", "1")
     with pytest.raises(KeyError):
         cli.main(["check", "--no-cache", str(tmp_path)])
+
+
+# -- the isolated worker pool -------------------------------------------
+
+def _square_or_misbehave(item: int, crash_on: int, hang_on: int) -> int:
+    if item == crash_on:
+        os.kill(os.getpid(), 11)  # as libcst's parser does
+    if item == hang_on:
+        time.sleep(600)
+    if item == 7:
+        raise KeyError("bug")
+    return item * item
+
+
+@pytest.mark.parametrize("jobs,chunk", [(1, 1), (1, 16), (2, 4)])
+def test_isolated_pool_blames_exactly_the_item_at_fault(jobs, chunk):
+    from nova_secaudit.parallel import map_in_order
+
+    started = time.monotonic()
+    results = list(map_in_order(
+        _square_or_misbehave, list(range(20)), (5, 13), jobs,
+        lambda item, reason: (item, reason), chunk, isolate=True,
+        timeout=1.5))
+    assert time.monotonic() - started < 30
+    expected = [i * i for i in range(20)]
+    expected[5] = (5, "worker process crashed (SIGSEGV)")
+    expected[7] = (7, "internal error: KeyError: 'bug'")
+    expected[13] = (13, "gave up after 1.5 s (--file-timeout)")
+    assert results == expected
