@@ -401,7 +401,8 @@ def run(thing):
         thing()
     except Exception as e:
         LOG.error("failed: %s", e)
-        LOG.error(f"failed to do the thing with a very long message here {e} and then some more text {thing}")
+        LOG.error(f"failed to do the thing with a very long message here {e} ''' \
+    b'''and then some more text {thing}")
         raise
 
 

@@ -26,7 +26,8 @@ def render(report) -> str:
         lines = report.lines(found.path)
         text = lines[found.line - 1] if found.line <= len(lines) else ""
         col = char_column(text, found.col) + 1
-        props = [f"file={_property(printable_path(found.path))}", f"line={found.line}",
+        props = [f"file={_property(printable_path(found.path))}",
+                 f"line={found.line}",
                  f"col={col}"]
         if found.end_line and found.end_line != found.line:
             props.append(f"endLine={found.end_line}")

@@ -77,7 +77,8 @@ def _diff(diff: str) -> str:
 def _finding(report, number: int, found) -> str:
     rule = RULES_BY_CODE.get(found.code)
     out = [f'<section class="finding" id="finding-{number}">',
-           f"<h3>{_e(printable_path(found.path))}:{found.line}:{found.col + 1} "
+           f"<h3>{_e(printable_path(found.path))}:"
+           f"{found.line}:{found.col + 1} "
            f'<span class="code">{_e(found.code)}</span> '
            f"{_e(found.symbol)}</h3>",
            f'<p class="message">{_e(found.message)}</p>']
