@@ -2,17 +2,23 @@
 
 The run is cheap where there is nothing to fix: every file goes through the
 stdlib-``ast`` engine first, and only a file with a finding some codemod can
-fix is parsed by libcst. A transformed file is kept only when it parses and
-compiles again; it is written atomically (a temporary file in the same
-folder, then ``os.replace``) with its encoding, byte-order mark, line
-endings, trailing-newline state and permissions as they were.
+fix is parsed by libcst, in a worker process (also with one job: libcst can
+crash or hang on hostile input; see parallel.py). A transformed file is
+kept only when it parses and compiles again; when it does not, each fix is
+tried alone and only those that break the file are dropped (and reported:
+the run then exits 2). It is written atomically (a temporary file in the
+same folder, then ``os.replace``) with its encoding, byte-order mark, line
+endings (a CR-only file too, which libcst alone would not reproduce; a file
+libcst cannot reproduce byte for byte is left alone), trailing-newline state
+and permissions as they were.
 
 Write policy (see tests/test_codemod_safety.py):
 
 * Atomic: a fix run killed at any moment leaves every file either as it
   was or fully fixed, never partial; at worst a hidden ``.NAME.*.nsa-tmp``
   file is left beside it, which no later run reads.
-* Permission bits, owner and group (where allowed) are kept; the file's
+* Permission bits (setuid and setgid too: chmod comes after chown, which
+  clears them), owner and group (where allowed) are kept; the file's
   mtime becomes the time of the fix (it is a new file), so build tools see
   the change. Hard links to the old file keep the old content; extended
   attributes and ACLs are not copied.
