@@ -48,7 +48,8 @@ from typing import Iterable, Iterator
 
 from nova_secaudit.analysis import source_lines
 from nova_secaudit.engine import Finding, check
-from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT, map_in_order
+from nova_secaudit.parallel import (
+    DEFAULT_FILE_TIMEOUT, map_in_order, preload_libcst)
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import SourceError, decode_source, parse_text, \
     printable_path, read_bytes
@@ -360,6 +361,7 @@ def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
     (also with one job: libcst can crash or hang on hostile input), each
     file limited to ``timeout`` seconds. Writes are atomic, so a worker
     that dies loses only its file."""
+    preload_libcst()
     return map_in_order(_fix_item, list(paths), (settings, options), jobs,
                         _worker_died, chunk, isolate=True, timeout=timeout)
 

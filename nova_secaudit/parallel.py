@@ -52,6 +52,17 @@ def _serve(connection, work, args) -> None:
             connection.send(answer)
 
 
+def preload_libcst() -> None:
+    """Import libcst and the codemods once, before workers fork, so each
+    worker (and each one restarted after a crash) does not pay ~0.6 s of
+    CPU for it again."""
+    try:
+        import nova_secaudit.codemods  # noqa: F401
+        import nova_secaudit.reporting.fixes  # noqa: F401
+    except ImportError:
+        pass  # no libcst: no fixes, nothing to preload
+
+
 def _context():
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods

@@ -16,7 +16,8 @@ from nova_secaudit.analysis import source_lines
 from nova_secaudit.baseline import fingerprints as make_fingerprints
 from nova_secaudit.cache import ResultsCache, content_digest
 from nova_secaudit.engine import Finding, check
-from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT, map_in_order
+from nova_secaudit.parallel import (
+    DEFAULT_FILE_TIMEOUT, map_in_order, preload_libcst)
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import (
     SourceError, decode_source, parse_text, read_bytes)
@@ -126,6 +127,8 @@ def check_paths(paths: Iterable[str], settings: Settings,
         progress(len(ready))
     died = functools.partial(_fixes_died, settings) if fixes \
         else _worker_died
+    if fixes and todo:
+        preload_libcst()
     work = map_in_order(_check_item, [paths[i] for i in todo],
                         (settings, fixes), jobs, died, chunk,
                         isolate=fixes, timeout=timeout if fixes else None)
