@@ -16,8 +16,6 @@ is handed out again. Nothing else is lost.
 from __future__ import annotations
 
 import collections
-import multiprocessing
-import multiprocessing.connection
 import signal
 import time
 from typing import Callable, Iterator, Sequence, TypeVar
@@ -64,6 +62,8 @@ def preload_libcst() -> None:
 
 
 def _context():
+    import multiprocessing  # here: ~30 ms the text-only CLI need not pay
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods
                                        else "spawn")
@@ -165,9 +165,10 @@ class _Pool:
                 worker.give(batch, self.items)
 
     def _collect(self) -> None:
+        from multiprocessing.connection import wait
+
         busy = {w.connection: w for w in self.workers if w.held}
-        ready = multiprocessing.connection.wait(list(busy),
-                                                self._wait_time())
+        ready = wait(list(busy), self._wait_time())
         for connection in ready:
             worker = busy[connection]
             try:
