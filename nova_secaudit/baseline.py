@@ -118,8 +118,12 @@ def write_baseline(path: str | os.PathLike, results: Iterable) -> int:
                 "tool_version": __version__,
                 "paths": "relative to this file's folder",
                 "findings": records}
-    Path(path).write_text(json.dumps(document, indent=1) + "\n",
-                          encoding="utf-8")
+    try:
+        Path(path).write_text(json.dumps(document, indent=1) + "\n",
+                              encoding="utf-8")
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write baseline: "
+                            f"{exc.strerror or exc}") from None
     return len(records)
 
 
@@ -138,6 +142,9 @@ def _read_document(path: str | os.PathLike
     except ValueError as exc:
         raise BaselineError(f"{path}: not a baseline (bad JSON: {exc})"
                             ) from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a baseline (JSON nested too "
+                            "deeply)") from None
     if not isinstance(document, dict) or \
             document.get("version") not in (_CWD_RELATIVE_VERSION,
                                             BASELINE_VERSION) or \

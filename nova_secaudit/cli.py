@@ -1,7 +1,9 @@
 """``nova-secaudit``: check | fix | rules | explain.
 
 Exit codes: 0 clean, 1 findings, 2 usage, configuration or unreadable-file
-errors (a file error is reported on its own line and the run goes on).
+errors (a file error is reported on its own line and the run goes on), 70
+(EX_SOFTWARE) a crash of the tool itself: one line, and the traceback only
+with ``--traceback`` or ``NOVA_SECAUDIT_TRACEBACK=1``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,29 @@ from nova_secaudit import __version__
 from nova_secaudit.baseline import BaselineError
 from nova_secaudit.discovery import iter_python_files
 from nova_secaudit.fixing import add_fix_arguments
+from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
 from nova_secaudit.runner import check_paths, default_jobs
 from nova_secaudit.settings import (
     ConfigError, check_codes, load_settings, split_list)
+from nova_secaudit.source import printable_path
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_CRASH = 0, 1, 2, 70
 
 
 class UsageError(Exception):
     """Bad command-line use; reported as ``nova-secaudit: error: ...``."""
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive "
+                                         "number of seconds")
+    return number
 
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +52,11 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=int, default=default_jobs(),
                         help="worker processes (default: the CPU count); "
                              "output is identical for any N")
+    parser.add_argument("--file-timeout", type=_seconds,
+                        default=DEFAULT_FILE_TIMEOUT, metavar="SECONDS",
+                        help="give up on one file's libcst work (fix, and "
+                             "the fixes of json/sarif/html) after SECONDS "
+                             f"(default {DEFAULT_FILE_TIMEOUT:g})")
 
 
 def _add_reporting(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +78,8 @@ def _add_reporting(parser: argparse.ArgumentParser) -> None:
                              "proposed fixes (they need libcst and time)")
     parser.add_argument("--cache-dir", metavar="DIR", default=None,
                         help="results cache directory (default "
-                             "./.nova-secaudit-cache)")
+                             "$XDG_CACHE_HOME/nova-secaudit/results); "
+                             "never a symbolic link")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Security lint rules for OpenStack Nova-style code.")
     parser.add_argument("--version", action="version",
                         version=f"%(prog)s {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an internal error, show the traceback "
+                             "(also NOVA_SECAUDIT_TRACEBACK=1)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="report findings")
@@ -110,7 +134,7 @@ def effective_settings(args):
 
 def run_check(args) -> int:
     from nova_secaudit import baseline as baselines
-    from nova_secaudit.cache import CACHE_DIR_NAME, ResultsCache
+    from nova_secaudit.cache import ResultsCache
     from nova_secaudit.discovery import DEFAULT_EXCLUDES
     from nova_secaudit.progress import Progress
     from nova_secaudit.reporting import Report, render
@@ -122,20 +146,23 @@ def run_check(args) -> int:
     for path, error in iter_python_files(
             args.paths, DEFAULT_EXCLUDES + settings.exclude):
         if error:
-            print(f"{path}: error: {error}", file=sys.stderr)
+            print(f"{printable_path(path)}: error: {error}", file=sys.stderr)
             errors.append((path, error))
         else:
             files.append(path)
-    cache = None if args.no_cache else ResultsCache(
-        settings, args.cache_dir or CACHE_DIR_NAME)
+    cache = None if args.no_cache else ResultsCache(settings,
+                                                    args.cache_dir)
+    if cache is not None and cache.problem:
+        print(f"nova-secaudit: warning: {cache.problem}", file=sys.stderr)
     with Progress(len(files)) as advance:
         results = list(check_paths(
             files, settings, args.jobs, cache=cache, progress=advance,
             fixes=args.format in ("json", "sarif", "html") and
-            not args.no_fixes))
+            not args.no_fixes, timeout=args.file_timeout))
     for result in results:
         if result.error:
-            print(f"{result.path}: error: {result.error}", file=sys.stderr)
+            print(f"{printable_path(result.path)}: error: {result.error}",
+                  file=sys.stderr)
             errors.append((result.path, result.error))
     if args.write_baseline:
         written = baselines.write_baseline(args.write_baseline, results)
@@ -167,7 +194,8 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.flush()
         return
     try:
-        with open(output, "w", encoding="utf-8") as stream:
+        with open(output, "w", encoding="utf-8",
+                  errors="backslashreplace") as stream:
             stream.write(text)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: "
@@ -237,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_CLEAN
+    except Exception as exc:  # noqa: BLE001 - a bug of ours, told as one
+        if args.traceback or os.environ.get("NOVA_SECAUDIT_TRACEBACK"):
+            raise
+        from nova_secaudit.fixing import describe_exception
+
+        print(f"nova-secaudit: internal error: {describe_exception(exc)} "
+              f"(a bug in nova-secaudit; exit {EXIT_CRASH}; rerun with "
+              "--traceback for details)", file=sys.stderr)
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":

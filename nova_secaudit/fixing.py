@@ -2,17 +2,23 @@
 
 The run is cheap where there is nothing to fix: every file goes through the
 stdlib-``ast`` engine first, and only a file with a finding some codemod can
-fix is parsed by libcst. A transformed file is kept only when it parses and
-compiles again; it is written atomically (a temporary file in the same
-folder, then ``os.replace``) with its encoding, byte-order mark, line
-endings, trailing-newline state and permissions as they were.
+fix is parsed by libcst, in a worker process (also with one job: libcst can
+crash or hang on hostile input; see parallel.py). A transformed file is
+kept only when it parses and compiles again; when it does not, each fix is
+tried alone and only those that break the file are dropped (and reported:
+the run then exits 2). It is written atomically (a temporary file in the
+same folder, then ``os.replace``) with its encoding, byte-order mark, line
+endings (a CR-only file too, which libcst alone would not reproduce; a file
+libcst cannot reproduce byte for byte is left alone), trailing-newline state
+and permissions as they were.
 
 Write policy (see tests/test_codemod_safety.py):
 
 * Atomic: a fix run killed at any moment leaves every file either as it
   was or fully fixed, never partial; at worst a hidden ``.NAME.*.nsa-tmp``
   file is left beside it, which no later run reads.
-* Permission bits, owner and group (where allowed) are kept; the file's
+* Permission bits (setuid and setgid too: chmod comes after chown, which
+  clears them), owner and group (where allowed) are kept; the file's
   mtime becomes the time of the fix (it is a new file), so build tools see
   the change. Hard links to the old file keep the old content; extended
   attributes and ACLs are not copied.
@@ -40,11 +46,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from nova_secaudit.analysis import source_lines
 from nova_secaudit.engine import Finding, check
-from nova_secaudit.parallel import map_in_order
+from nova_secaudit.parallel import (
+    DEFAULT_FILE_TIMEOUT, map_in_order, preload_libcst)
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import SourceError, decode_source, parse_text, \
-    read_bytes
+    printable_path, read_bytes
 from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
@@ -74,6 +82,8 @@ class FileFix:
     # Unsafe fixes not applied because --unsafe-fixes was not given.
     held_back: Counter = field(default_factory=Counter)
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
+    # (line, code, why) of fixes dropped because the codemod failed.
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
     error: str | None = None
     diff: str = ""
     # The package's helper module this file's fix imports the helper from.
@@ -121,8 +131,14 @@ def transform_text(text: str, path: str, settings: Settings,
 
     from nova_secaudit.codemods import ORDER
 
+    lone_cr = "\r" in text and "\n" not in text
+    if lone_cr:  # libcst drops a CR-only file's last line end
+        text = text.replace("\r", "\n")
     module = cst.parse_module(text)
     result.parsed_by_libcst = True
+    if module.code != text:
+        raise ValueError("libcst does not reproduce this file unchanged "
+                         "(mixed line endings?); left as it was")
     present = set(options.codes if present is None else present)
     known = (module, text, findings) if findings is not None else None
     for command in ORDER:
@@ -145,7 +161,59 @@ def transform_text(text: str, path: str, settings: Settings,
         result.held_back.update(found.code for found in codemod.held_back)
         for found, reason in codemod.skipped:
             result.skipped.append((found.line, found.code, reason))
-    return module.code
+    return module.code.replace("\n", "\r") if lone_cr else module.code
+
+
+def _transform_each(text: str, path: str, settings: Settings,
+                    options: FixOptions, result: FileFix, codes: set[str],
+                    budget: int) -> str:
+    """``text`` with each fix applied on its own and kept only when the
+    file still compiles; a fix that does not is recorded in
+    ``result.failed``. The engine runs again after every kept fix, since
+    fixes move the findings after them."""
+    from nova_secaudit.codemods import ORDER
+
+    current = text
+    for command in ORDER:
+        mine_codes = codes & set(command.CODES)
+        dropped = 0
+        for _ in range(budget + 1 if mine_codes else 0):
+            tree = parse_text(current, path)
+            mine = [f for f in _findings(tree, current, path, settings)
+                    if f.code in mine_codes]
+            if dropped >= len(mine):
+                break
+            found = mine[dropped]
+            attempt = FileFix(path)
+            try:
+                new_text = transform_text(current, path, settings, options,
+                                          attempt, {found.code}, [found])
+                problem = verify(new_text, path) if new_text != current \
+                    else ""
+            except Exception as exc:  # noqa: BLE001 - a codemod bug
+                problem = f"codemod failed: {describe_exception(exc)}"
+            result.skipped.extend(attempt.skipped)
+            if problem is None:
+                result.fixes.update(attempt.fixes)
+                current = new_text
+                continue
+            dropped += 1
+            if problem and not attempt.skipped:
+                result.failed.append((_line_before(text, current, found.line),
+                                      found.code, problem.split(";")[0]))
+    return current
+
+
+def _line_before(original: str, current: str, line: int) -> int:
+    """Where line ``line`` of ``current`` (``original`` with some fixes
+    applied) was in ``original``, so reports name the file's own lines."""
+    matcher = difflib.SequenceMatcher(a=source_lines(original),
+                                      b=source_lines(current), autojunk=False)
+    for tag, old_start, _, new_start, new_end in matcher.get_opcodes():
+        if new_start < line <= new_end:
+            return old_start + 1 + (line - 1 - new_start if tag == "equal"
+                                    else 0)
+    return line
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -168,9 +236,9 @@ def verify(new_text: str, path: str) -> str | None:
         tree = ast.parse(new_text, filename=path)
         compile(tree, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        return f"fixed text would not compile ({exc}); file left unchanged"
+        return f"fixed text would not compile ({exc}); fix dropped"
     except (RecursionError, MemoryError):
-        return "fixed text too deeply nested to compile; file left unchanged"
+        return "fixed text too deeply nested to compile; fix dropped"
     return None
 
 
@@ -201,12 +269,13 @@ def fix_file(path: str, settings: Settings, options: FixOptions) -> FileFix:
         result.error = f"not fixed: {describe_exception(exc)}"
         result.fixes.clear()
         return result
-    if new_text == text:
-        return result
-    problem = verify(new_text, path)
-    if problem:
-        result.error = problem
+    if new_text != text and verify(new_text, path) is not None:
+        # Some fix does not compile: keep the others, one at a time.
         result.fixes.clear()
+        result.skipped.clear()
+        new_text = _transform_each(text, path, settings, options, result,
+                                   {f.code for f in fixable}, len(fixable))
+    if new_text == text:
         return result
     encoding, bom = _encoding(data)
     try:
@@ -302,12 +371,13 @@ def write_atomically(path: str, data: bytes,
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
         if hasattr(os, "chown"):
             try:
                 os.chown(temp, info.st_uid, info.st_gid)
             except OSError:
                 pass  # not ours to give away; the mode bits still hold
+        # After chown, which clears the setuid and setgid bits.
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
         if expected is not None:
             with open(path, "rb") as stream:
                 if stream.read(len(expected) + 1) != expected:
@@ -323,11 +393,16 @@ def write_atomically(path: str, data: bytes,
 
 
 def fix_paths(paths: Iterable[str], settings: Settings, options: FixOptions,
-              jobs: int = 1, chunk: int = 16) -> Iterator[FileFix]:
-    """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
-    Writes are atomic, so a worker that dies loses only its file."""
+              jobs: int = 1, chunk: int = 16,
+              timeout: float | None = DEFAULT_FILE_TIMEOUT
+              ) -> Iterator[FileFix]:
+    """Results in the order of ``paths``, worked out in worker processes
+    (also with one job: libcst can crash or hang on hostile input), each
+    file limited to ``timeout`` seconds. Writes are atomic, so a worker
+    that dies loses only its file."""
+    preload_libcst()
     return map_in_order(_fix_item, list(paths), (settings, options), jobs,
-                        _worker_died, chunk)
+                        _worker_died, chunk, isolate=True, timeout=timeout)
 
 
 def _fix_item(path: str, settings: Settings, options: FixOptions) -> FileFix:
@@ -335,8 +410,9 @@ def _fix_item(path: str, settings: Settings, options: FixOptions) -> FileFix:
     return fix_file(path, settings, options)
 
 
-def _worker_died(path: str) -> FileFix:
-    return FileFix(path, error="worker process died while fixing this file")
+def _worker_died(path: str, reason: str) -> FileFix:
+    return FileFix(path, error=f"{reason} while fixing this file; "
+                               "left as it was")
 
 
 @dataclass
@@ -354,6 +430,8 @@ class Summary:
         default_factory=list)
     # (helper home, error or "") of the shared URL-credential helper.
     helpers: list[tuple[str, str]] = field(default_factory=list)
+    failed_fixes: list[tuple[str, int, str, str]] = field(
+        default_factory=list)
 
     def add(self, result: FileFix) -> None:
         self.scanned += 1
@@ -366,6 +444,8 @@ class Summary:
             self.skipped_files.append((result.path, result.error))
         for line, code, reason in result.skipped:
             self.skipped_fixes.append((result.path, line, code, reason))
+        for line, code, reason in result.failed:
+            self.failed_fixes.append((result.path, line, code, reason))
 
     def add_helper(self, result: FileFix) -> None:
         self.helpers.append((result.path, result.error or ""))
@@ -398,11 +478,16 @@ class Summary:
                     self.not_fixable.items())))
         if self.skipped_fixes:
             out.append(f"findings left unfixed: {len(self.skipped_fixes)}")
-            out.extend(f"  {path}:{line}: {code} {reason}"
+            out.extend(f"  {printable_path(path)}:{line}: {code} {reason}"
                        for path, line, code, reason in self.skipped_fixes)
+        if self.failed_fixes:
+            out.append(f"fixes dropped (codemod failed): "
+                       f"{len(self.failed_fixes)}")
+            out.extend(f"  {printable_path(path)}:{line}: {code} {reason}"
+                       for path, line, code, reason in self.failed_fixes)
         if self.skipped_files:
             out.append(f"files skipped: {len(self.skipped_files)}")
-            out.extend(f"  {path}: {reason}"
+            out.extend(f"  {printable_path(path)}: {reason}"
                        for path, reason in self.skipped_files)
         return out
 
@@ -483,7 +568,8 @@ def with_fix_arguments(settings: Settings, args) -> Settings:
 
 def run(args, settings: Settings) -> int:
     """The ``fix`` subcommand: exit 0 done, 1 ``--check`` found work,
-    2 a file could not be read or fixed."""
+    2 a file could not be read, fixed or written, or a fix failed (the
+    summary says which)."""
     import sys
 
     from nova_secaudit.discovery import iter_python_files
@@ -505,10 +591,10 @@ def run(args, settings: Settings) -> int:
             files.append(path)
     results = []
     with Progress(len(files)) as advance:
-        for result in fix_paths(files, settings, options, args.jobs):
+        for result in fix_paths(files, settings, options, args.jobs,
+                                timeout=args.file_timeout):
             summary.add(result)
-            errors += result.error is not None and \
-                not result.parsed_by_libcst
+            errors += result.error is not None or bool(result.failed)
             if result.diff and not result.new_text:
                 sys.stdout.write(result.diff)
             results.append(result)

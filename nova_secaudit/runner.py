@@ -7,6 +7,7 @@ prints exactly what ``--jobs 1`` prints.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -15,7 +16,8 @@ from nova_secaudit.analysis import source_lines
 from nova_secaudit.baseline import fingerprints as make_fingerprints
 from nova_secaudit.cache import ResultsCache, content_digest
 from nova_secaudit.engine import Finding, check
-from nova_secaudit.parallel import map_in_order
+from nova_secaudit.parallel import (
+    DEFAULT_FILE_TIMEOUT, map_in_order, preload_libcst)
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import (
     SourceError, decode_source, parse_text, read_bytes)
@@ -32,6 +34,11 @@ class FileResult:
     cached: bool = False
     # With ``fixes=True``: the codemod's proposal (or None) per finding.
     fixes: list | None = None
+    # sha256 of the bytes analysed (for the cache); None when unread.
+    digest: str | None = None
+    # False when the result depends on more than the file (a worker that
+    # crashed or overran its time): never cached.
+    cacheable: bool = True
 
 
 def default_jobs() -> int:
@@ -42,27 +49,32 @@ def check_file(path: str, settings: Settings,
                data: bytes | None = None, fixes: bool = False) -> FileResult:
     """Findings for one file, with ``# noqa`` / ``# pylint: disable``;
     with ``fixes``, also each finding's proposed codemod fix."""
+    digest = None
     try:
         if data is None:
             data = read_bytes(path)
+        digest = content_digest(data)
         text = decode_source(data)
         tree = parse_text(text, path)
         errors: list[str] = []  # rules' internal errors, one line each
         findings = check(tree, path, settings, errors=errors, source=text)
     except SourceError as exc:
-        return FileResult(path, error=str(exc))
+        return FileResult(path, error=str(exc), digest=digest)
     except RecursionError:
-        return FileResult(path, error="too deeply nested to analyse")
+        return FileResult(path, error="too deeply nested to analyse",
+                          digest=digest)
     error = "; ".join(errors) or None
     if not findings:
-        return FileResult(path, error=error, fixes=[] if fixes else None)
+        return FileResult(path, error=error, fixes=[] if fixes else None,
+                          digest=digest)
     lines = suppressed_lines(text)
     if lines:
         findings = [f for f in findings if not is_suppressed(
             f, lines, "W6" + f.code[3:])]
     result = FileResult(path, findings, error,
                         fingerprints=make_fingerprints(findings,
-                                                       source_lines(text)))
+                                                       source_lines(text)),
+                        digest=digest)
     if fixes:
         from nova_secaudit.reporting.fixes import propose_fixes
 
@@ -70,58 +82,62 @@ def check_file(path: str, settings: Settings,
     return result
 
 
-def _check_item(item: tuple[str, bytes | None], settings: Settings,
-                fixes: bool) -> FileResult:
+def _check_item(path: str, settings: Settings, fixes: bool) -> FileResult:
     # ``check_file`` is looked up at call time (tests replace it).
-    path, data = item
-    return check_file(path, settings, data, fixes)
+    return check_file(path, settings, fixes=fixes)
 
 
 def check_paths(paths: Iterable[str], settings: Settings,
                 jobs: int = 1, chunk: int = 16,
                 cache: ResultsCache | None = None,
                 progress: Callable[[int], None] | None = None,
-                fixes: bool = False) -> Iterator[FileResult]:
+                fixes: bool = False,
+                timeout: float | None = DEFAULT_FILE_TIMEOUT
+                ) -> Iterator[FileResult]:
     """Results in the order of ``paths``; ``jobs`` > 1 uses processes.
 
     With ``cache``, files whose content, tool and configuration are unchanged
     are not analysed again; ``progress(n)`` is called as n more files finish.
-    ``fixes`` adds each finding's proposed fix (libcst; slower) to results.
+    ``fixes`` adds each finding's proposed fix (libcst; slower) to results;
+    libcst then runs in worker processes even with one job, each file
+    limited to ``timeout`` seconds.
+
+    Memory stays flat in the number of files: a cache lookup hashes a file
+    and lets its bytes go; the worker reads the file again and the cache
+    stores the digest of the bytes it analysed.
     """
     paths = list(paths)
     ready: dict[int, FileResult] = {}
     todo: list[int] = []
-    digests: dict[int, str] = {}
-    contents: dict[int, bytes] = {}
-    if cache is not None:
-        for index, path in enumerate(paths):
+    for index, path in enumerate(paths):
+        hit = None
+        if cache is not None:
             try:
-                data = read_bytes(path)
-            except SourceError as exc:
-                ready[index] = FileResult(path, error=str(exc))
-                continue
-            digest = content_digest(data)
-            hit = cache.get(path, digest, fixes)
-            if hit is None:
-                digests[index] = digest
-                contents[index] = data
-                todo.append(index)
-            else:
-                findings, prints, error, proposals = hit
-                ready[index] = FileResult(path, findings, error, prints,
-                                          cached=True, fixes=proposals)
-        if progress and ready:
-            progress(len(ready))
-    else:
-        todo = list(range(len(paths)))
-
-    for index, result in zip(todo, _run(
-            [paths[i] for i in todo], [contents.get(i) for i in todo],
-            settings, jobs, chunk, progress, fixes)):
+                hit = cache.get(path, content_digest(read_bytes(path)),
+                                fixes)
+            except SourceError:
+                hit = None  # the worker reports it
+        if hit is None:
+            todo.append(index)
+        else:
+            findings, prints, error, proposals = hit
+            ready[index] = FileResult(path, findings, error, prints,
+                                      cached=True, fixes=proposals)
+    if progress and ready:
+        progress(len(ready))
+    died = functools.partial(_fixes_died, settings) if fixes \
+        else _worker_died
+    if fixes and todo:
+        preload_libcst()
+    work = map_in_order(_check_item, [paths[i] for i in todo],
+                        (settings, fixes), jobs, died, chunk,
+                        isolate=fixes, timeout=timeout if fixes else None)
+    for index, result in zip(todo, work):
         ready[index] = result
-        if cache is not None and index in digests and \
-                result.error != WORKER_DIED:
-            cache.put(result.path, digests[index], result.findings,
+        if progress:
+            progress(1)
+        if cache is not None and result.digest and result.cacheable:
+            cache.put(result.path, result.digest, result.findings,
                       result.fingerprints, result.error, result.fixes)
     if cache is not None:
         cache.save()
@@ -129,18 +145,21 @@ def check_paths(paths: Iterable[str], settings: Settings,
         yield ready[index]
 
 
-def _run(paths: list[str], contents: list[bytes | None], settings: Settings,
-         jobs: int, chunk: int, progress, fixes: bool
-         ) -> Iterator[FileResult]:
-    for result in map_in_order(_check_item, list(zip(paths, contents)),
-                               (settings, fixes), jobs, _worker_died, chunk):
-        if progress:  # before the yield: zip() never resumes the last
-            progress(1)
-        yield result
+def _worker_died(path: str, reason: str) -> FileResult:
+    return FileResult(path, error=f"{reason} while checking this file",
+                      cacheable=False)
 
 
-WORKER_DIED = "worker process died while checking this file"
+def _fixes_died(settings: Settings, path: str, reason: str) -> FileResult:
+    """The findings without fixes, when computing fixes crashed or hung.
 
-
-def _worker_died(item: tuple[str, bytes | None]) -> FileResult:
-    return FileResult(item[0], error=WORKER_DIED)
+    What crashes or hangs is libcst (the engine is the one ``check
+    --format text`` runs in-process), so the findings are worked out again
+    here and only the proposed fixes are missing.
+    """
+    result = check_file(path, settings)
+    result.fixes = [None] * len(result.findings)
+    note = f"{reason} while computing fixes; findings reported without fixes"
+    result.error = f"{result.error}; {note}" if result.error else note
+    result.cacheable = False
+    return result

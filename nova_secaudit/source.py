@@ -11,7 +11,10 @@ What counts as source, and what does not:
   treats each as one line break (as CPython does when importing).
 * Only regular files are read (a FIFO or device named ``x.py`` would block
   or never end), and at most ``max_bytes`` of them: a larger file is
-  reported without reading it.
+  reported without reading it. The limit bounds memory, not just time:
+  parsing takes about 200 times the file's size (libcst more), so the
+  default 4 MB (over twice Nova's largest module, 1.5 MB) keeps one file
+  under about 1 GB.
 * Nesting too deep for the parser (10,000 parentheses, a 5,000-deep if or
   elif chain) is a one-line error; ``RecursionError`` and the parser's
   ``MemoryError`` never escape.
@@ -26,7 +29,7 @@ import os
 import stat
 import tokenize
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class SourceError(Exception):
@@ -37,6 +40,33 @@ def one_line(text: str, limit: int = 200) -> str:
     """``text`` squeezed onto one line and cut at ``limit`` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable_path(path: str) -> str:
+    """``path`` safe to print on one line in any report: control and
+    format characters (a newline in a file name could forge a finding
+    line; U+202E reorders text) and undecodable bytes (surrogate-escaped
+    by ``os.fsdecode``) become backslash escapes."""
+    if path.isprintable():
+        return path
+    out = []
+    for char in path:
+        code = ord(char)
+        if char.isprintable():
+            out.append(char)
+        elif char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+    return "".join(out)
 
 
 def _line_of(data: bytes, offset: int) -> int:

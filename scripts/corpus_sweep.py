@@ -62,6 +62,9 @@ _ERROR = re.compile(r"^(?P<path>.+?): error: (?P<reason>.+)$")
 _SKIPPED = re.compile(r"^  (?P<path>/.+?\.py): (?P<reason>.+)$")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _CODEMOD_BUG = ("not fixed: ", "fixed text would not compile")
+# A fix dropped alone (``fixes dropped (codemod failed)``) is a bug too.
+_DROPPED = re.compile(r"^  (?P<path>/.+?\.py):\d+: (?P<reason>NSA\d+ "
+                      r"(?:fixed text would not compile|codemod failed).*)$")
 
 
 @dataclass
@@ -288,6 +291,12 @@ def sweep(name: str, version: str, jobs: int, fix: bool,
                            str(root)])
     result.crashes += _crash("fix --diff", code, err)
     for line in err.splitlines():
+        dropped = _DROPPED.match(line)
+        if dropped:
+            relative = os.path.relpath(dropped.group("path"), root)
+            result.internal_errors.append(
+                f"{relative}: fix: {dropped.group('reason')}")
+            continue
         match = _SKIPPED.match(line)
         if not match:
             continue

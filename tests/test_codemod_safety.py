@@ -196,6 +196,7 @@ def test_read_only_file_is_reported_and_the_run_goes_on(tmp_path):
     assert stat.S_IMODE(read_only.stat().st_mode) == 0o444
     assert (tmp_path / "mod_000.py").read_bytes() == new["mod_000.py"]
     assert (tmp_path / "mod_002.py").read_bytes() == new["mod_002.py"]
+    assert done.returncode == 2, "a file that could not be written"
 
 
 def test_read_only_is_about_intent_not_privilege(tmp_path):
@@ -339,7 +340,140 @@ def test_dead_fix_worker_costs_only_its_file(tmp_path, monkeypatch):
                                     SETTINGS, OPTIONS, jobs=2, chunk=4))
     errors = {Path(r.path).name: r.error for r in results if r.error}
     assert errors == {"mod_009_killer.py":
-                      "worker process died while fixing this file"}
+                      "worker process died (exit status 9) while fixing "
+                      "this file; left as it was"}
     assert (tmp_path / "mod_009_killer.py").read_bytes() == fixable(99)
     for name in old:
         assert b"max_workers=" in (tmp_path / name).read_bytes(), name
+
+
+# -- data and truthfulness ----------------------------------------------
+
+def run_fix(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(fix_command(root, "--jobs=1", *extra),
+                          capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stdout + done.stderr
+    return done
+
+
+def test_cr_only_file_keeps_every_line_end(tmp_path):
+    path = tmp_path / "cr.py"
+    path.write_bytes(fixable(1).replace(b"\n", b"\r"))
+    expected = fixed_versions({"cr.py": fixable(1)}, tmp_path / "lf")
+    done = run_fix(tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert path.read_bytes() == expected["cr.py"].replace(b"\n", b"\r")
+    assert path.read_bytes().endswith(b"=8)\r")
+
+
+def test_file_libcst_cannot_reproduce_is_left_alone(tmp_path):
+    # Mixed endings ending in a lone CR: libcst drops that CR.
+    mixed = fixable(1).replace(b"\n", b"\r\n", 1)[:-1] + b"\r"
+    path = tmp_path / "mixed.py"
+    path.write_bytes(mixed)
+    (tmp_path / "plain.py").write_bytes(fixable(2))
+    done = run_fix(tmp_path)
+    assert path.read_bytes() == mixed
+    assert f"  {path}: not fixed: ValueError: libcst does not reproduce " \
+        "this file unchanged" in done.stdout
+    assert b"max_workers=8" in (tmp_path / "plain.py").read_bytes()
+    assert done.returncode == 2
+
+
+def test_setuid_and_setgid_bits_are_kept(tmp_path):
+    path = tmp_path / "suid.py"
+    path.write_bytes(fixable(1))
+    path.chmod(0o6755)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o6755
+    assert run_fix(tmp_path).returncode == 0
+    assert b"max_workers=8" in path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o6755
+
+
+F_STRING_REWRAP = b'''import futurist
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+def run(thing):
+    try:
+        thing()
+    except Exception as e:
+        LOG.error("failed: %s", e)
+        LOG.error(f"failed to do the thing with a very long message here {e} ''' \
+    b'''and then some more text {thing}")
+        raise
+
+
+futurist.ThreadPoolExecutor()
+'''
+
+
+def test_fix_that_does_not_compile_is_dropped_alone(tmp_path):
+    path = tmp_path / "fstring.py"
+    path.write_bytes(F_STRING_REWRAP)
+    done = subprocess.run(
+        [sys.executable, "-m", "nova_secaudit.cli", "fix", "--jobs=1",
+         "--select=NSA101,NSA302", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stdout + done.stderr
+    fixed = path.read_text()
+    compile(fixed, str(path), "exec")
+    assert "futurist.ThreadPoolExecutor(max_workers=8)" in fixed
+    # The first log call's fix applies; the one-line f-string's does not.
+    assert "mask_password(_mask_url_credentials(e)))" in \
+        fixed.split("LOG.error(", 2)[1]
+    assert "{e} and then some more text {thing}" in fixed
+    assert f"fixes dropped (codemod failed): 1\n  {path}:12: NSA302 " \
+        "fixed text would not compile" in done.stdout
+    assert done.returncode == 2
+
+
+def test_fix_exits_non_zero_when_a_file_changed_while_fixing(tmp_path,
+                                                             monkeypatch,
+                                                             capsys):
+    from nova_secaudit import cli
+
+    make_tree(tmp_path, 2)
+    edited = tmp_path / "mod_001.py"
+    real_transform = fixing.transform_text
+
+    def transform_while_someone_edits(text, path, *args, **kwargs):
+        fixed = real_transform(text, path, *args, **kwargs)
+        if path == str(edited):
+            edited.write_bytes(b"# edited meanwhile\n")
+        return fixed
+
+    # Inherited by the fix worker process (fork).
+    monkeypatch.setattr(fixing, "transform_text",
+                        transform_while_someone_edits)
+    code = cli.main(["fix", "--select=NSA101", "--jobs=1", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"  {edited}: cannot write: changed while being fixed; left as " \
+        "it was" in out
+    assert edited.read_bytes() == b"# edited meanwhile\n"
+    assert b"max_workers=8" in (tmp_path / "mod_000.py").read_bytes()
+
+
+def _chattr(path: Path, flag: str) -> bool:
+    chattr = shutil.which("chattr")
+    return bool(chattr) and subprocess.run(
+        [chattr, flag, str(path)], capture_output=True).returncode == 0
+
+
+def test_immutable_file_is_reported_and_fix_exits_non_zero(tmp_path):
+    make_tree(tmp_path, 2)
+    frozen = tmp_path / "mod_000.py"
+    if not _chattr(frozen, "+i"):
+        pytest.skip("no chattr +i here (needs root on ext4/xfs/btrfs)")
+    try:
+        done = run_fix(tmp_path)
+    finally:
+        _chattr(frozen, "-i")
+    assert f"  {frozen}: cannot write: read-only file; left as it was" \
+        in done.stdout
+    assert frozen.read_bytes() == fixable(0)
+    assert b"max_workers=8" in (tmp_path / "mod_001.py").read_bytes()
+    assert done.returncode == 2

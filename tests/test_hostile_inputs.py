@@ -11,10 +11,13 @@ cookie, an empty file) must instead be analysed, at the right positions.
 from __future__ import annotations
 
 import ast
+import faulthandler
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,7 +102,7 @@ BAD_CONTENT = [
     ("10000-nested-parentheses",
      b"x = " + b"(" * 10000 + b"1" + b")" * 10000 + b"\n",
      r"^syntax error at line 1, column \d+: too many nested parentheses$"),
-    ("5000-deep-if-chain", deep_if_chain(5000),
+    ("500-deep-if-chain", deep_if_chain(500),
      r"^syntax error at line \d+, column \d+: too many levels of "
      r"indentation$"),
     ("5000-long-elif-chain", long_elif_chain(5000),
@@ -268,8 +271,8 @@ def test_non_utf8_file_name_is_printed_not_crashed_on(tmp_path):
              "LC_ALL": "C.UTF-8"}, timeout=120)
     out, err = done.stdout.decode(), done.stderr.decode()
     assert "Traceback" not in err, err
-    assert "bad\\udcffname.py:2:1: NSA101" in out
-    assert err.count("\n") == 1 and "syn\\udcfe.py: error: syntax error" in err
+    assert "bad\\xffname.py:2:1: NSA101" in out
+    assert err.count("\n") == 1 and "syn\\xfe.py: error: syntax error" in err
     assert done.returncode == cli.EXIT_ERROR
 
 
@@ -490,7 +493,231 @@ def test_dead_worker_process_loses_only_its_file(tmp_path, capsys,
     (tmp_path / "mod_17_killer.py").write_bytes(HEALTHY)
     code, out, err = run_check(tmp_path, capsys, "--jobs=2")
     assert error_lines(err, tmp_path) == {
-        "mod_17_killer.py": runner.WORKER_DIED}
+        "mod_17_killer.py": "worker process died (exit status 9) while "
+                            "checking this file"}
     assert len(out) == 40 and all(HEALTHY_FINDING[-12:] in line
                                   for line in out)
     assert code == cli.EXIT_ERROR
+
+
+# -- libcst crashes and hangs: one file lost, never the run -------------
+
+FIXABLE = b"import futurist\nfuturist.ThreadPoolExecutor()\n"
+# libcst's native parser overflows its stack on this (signal 11).
+AND_CHAIN = FIXABLE + b"x = " + b" and ".join([b"a"] * 10000) + b"\n"
+
+
+def cli_run(cwd: Path, *args: str, timeout: float = 300):
+    done = subprocess.run([sys.executable, "-m", "nova_secaudit.cli", *args],
+                          cwd=cwd, capture_output=True, timeout=timeout)
+    out = done.stdout.decode("utf-8")
+    err = done.stderr.decode("utf-8")
+    assert "Traceback" not in out + err, err
+    return done.returncode, out, err
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "html"])
+def test_libcst_crash_in_a_report_costs_only_that_files_fixes(tmp_path,
+                                                              fmt):
+    import json
+
+    (tmp_path / "crash.py").write_bytes(AND_CHAIN)
+    (tmp_path / "healthy.py").write_bytes(FIXABLE)
+    code, out, err = cli_run(tmp_path, "check", "--jobs=1", "--no-cache",
+                             "--select=NSA101", "--format", fmt,
+                             "crash.py", "healthy.py")
+    assert err == ("crash.py: error: worker process crashed (SIGSEGV) "
+                   "while computing fixes; findings reported without "
+                   "fixes\n")
+    assert code == cli.EXIT_ERROR
+    if fmt == "json":
+        findings = json.loads(out)["findings"]
+        assert [(f["path"], "fix" in f) for f in findings] == [
+            ("crash.py", False), ("healthy.py", True)]
+    elif fmt == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        assert [("fixes" in r, r["locations"][0]["physicalLocation"][
+            "artifactLocation"]["uri"]) for r in results] == [
+            (False, "crash.py"), (True, "healthy.py")]
+    else:
+        assert out.count("Proposed fix") == 1
+        assert out.count('class="finding"') == 2
+
+
+def test_libcst_crash_in_fix_costs_only_that_file(tmp_path):
+    (tmp_path / "a_crash.py").write_bytes(AND_CHAIN)
+    (tmp_path / "b_healthy.py").write_bytes(FIXABLE)
+    code, out, err = cli_run(tmp_path, "fix", "--jobs=1", "--select=NSA101",
+                             ".")
+    assert "  ./a_crash.py: worker process crashed (SIGSEGV) while fixing " \
+        "this file; left as it was\n" in out
+    assert (tmp_path / "a_crash.py").read_bytes() == AND_CHAIN
+    assert b"max_workers=8" in (tmp_path / "b_healthy.py").read_bytes()
+    assert code == 2
+
+
+@pytest.mark.parametrize("name,content", [
+    ("list", FIXABLE + b"x = [" + b", ".join([b"1"] * 333000) + b"]\n"),
+    ("comparisons", FIXABLE + b"x = " + b" < ".join([b"a"] * 100000)
+     + b"\n"),
+])
+def test_slow_libcst_file_is_given_up_on_alone(tmp_path, name, content):
+    # 1 MB one-line list: minutes in libcst; 100k comparisons: ~20 s.
+    (tmp_path / "a_slow.py").write_bytes(content)
+    (tmp_path / "b_healthy.py").write_bytes(FIXABLE)
+    started = time.monotonic()
+    code, out, err = cli_run(tmp_path, "fix", "--jobs=1", "--select=NSA101",
+                             "--file-timeout=2", ".")
+    assert time.monotonic() - started < 60
+    assert "  ./a_slow.py: gave up after 2 s (--file-timeout) while fixing " \
+        "this file; left as it was\n" in out
+    assert (tmp_path / "a_slow.py").read_bytes() == content
+    assert b"max_workers=8" in (tmp_path / "b_healthy.py").read_bytes()
+    assert code == 2
+
+
+def test_file_timeout_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["fix", "--file-timeout=0", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "is not a positive number of seconds" in capsys.readouterr().err
+
+
+# -- reports and baselines: one-line errors, never a traceback ----------
+
+def non_utf8_tree(root: Path) -> None:
+    with open(os.path.join(os.fsencode(root), b"bad\xffname.py"),
+              "wb") as stream:
+        stream.write(FIXABLE)
+    os.symlink("loop.py", root / "loop.py")
+
+
+@pytest.mark.skipif(sys.platform == "darwin",
+                    reason="macOS file systems refuse non-UTF-8 names")
+@pytest.mark.parametrize("fmt", ["json", "sarif", "html", "github"])
+@pytest.mark.parametrize("to_file", [False, True], ids=["stdout", "output"])
+def test_reports_of_non_utf8_names_and_link_loops(tmp_path, fmt, to_file):
+    import json
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    non_utf8_tree(tree)
+    report = tmp_path / "report"
+    args = ["check", "--jobs=1", "--no-cache", "--select=NSA101",
+            "--format", fmt, "tree"]
+    code, out, err = cli_run(tmp_path, *args, *(
+        ["--output", str(report)] if to_file else []))
+    assert err == "tree/loop.py: error: cannot read: symbolic link loop\n"
+    assert code == cli.EXIT_ERROR
+    text = report.read_bytes().decode("utf-8") if to_file else out
+    assert "\udcff" not in text
+    if fmt == "json":
+        assert [f["path"] for f in json.loads(text)["findings"]] == [
+            "tree/bad\\xffname.py"]
+    elif fmt == "sarif":
+        run = json.loads(text)["runs"][0]
+        assert run["results"][0]["locations"][0]["physicalLocation"][
+            "artifactLocation"]["uri"] == "tree/bad%FFname.py"
+        assert run["invocations"][0]["toolExecutionNotifications"][0][
+            "locations"][0]["physicalLocation"]["artifactLocation"][
+            "uri"].endswith("tree/loop.py")
+    else:
+        assert "tree/bad\\xffname.py" in text
+
+
+def test_newline_in_a_file_name_cannot_forge_a_finding(tmp_path, capsys):
+    forged = "x.py:1:1: NSA101 forged\nreal"
+    (tmp_path / f"{forged}.py").write_bytes(FIXABLE)
+    (tmp_path / "bad\x1b[2K.py").write_bytes(b"x = (\n")
+    code, out, err = run_check(tmp_path, capsys)
+    assert len(out) == 1 and out[0].startswith(
+        f"{tmp_path}/x.py:1:1: NSA101 forged\\nreal.py:2:1: NSA101 ")
+    assert err == [f"{tmp_path}/bad\\x1b[2K.py: error: syntax error at line "
+                   "1, column 5: '(' was never closed"]
+    for fmt in ("json", "sarif", "html", "github"):
+        cli.main(["check", "--select=NSA101", "--no-cache", "--jobs=1",
+                  "--no-fixes", "--format", fmt, str(tmp_path)])
+        report = capsys.readouterr().out
+        assert "forged\n" not in report and "\x1b" not in report, fmt
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"[" * 100000 + b"]" * 100000, "not a baseline (JSON nested too "
+                                    "deeply)"),
+    (b'{"version": 1, "findings": [1, [2], "x"]}',
+     "baseline entry without a fingerprint"),
+    (b"\xff\xfe", "not a baseline (bad JSON: "),
+])
+def test_hostile_baseline_is_one_line_usage_error(tmp_path, capsys, content,
+                                                  message):
+    (tmp_path / "a.py").write_bytes(FIXABLE)
+    baseline = tmp_path / "baseline.json"
+    baseline.write_bytes(content)
+    code = cli.main(["check", "--no-cache", "--jobs=1", "--baseline",
+                     str(baseline), str(tmp_path / "a.py")])
+    err = capsys.readouterr().err
+    assert err.startswith(f"nova-secaudit: error: {baseline}: {message}")
+    assert err.count("\n") == 1 and code == cli.EXIT_ERROR
+
+
+@pytest.mark.parametrize("where", ["missing/baseline.json", "."])
+def test_write_baseline_where_it_cannot_be_written(tmp_path, capsys, where):
+    (tmp_path / "a.py").write_bytes(FIXABLE)
+    target = tmp_path / where
+    code = cli.main(["check", "--no-cache", "--jobs=1", "--write-baseline",
+                     str(target), str(tmp_path / "a.py")])
+    err = capsys.readouterr().err
+    assert err.startswith(f"nova-secaudit: error: {target}: cannot write "
+                          "baseline: ")
+    assert err.count("\n") == 1 and code == cli.EXIT_ERROR
+
+
+def test_internal_crash_has_its_own_exit_code(tmp_path, capsys,
+                                              monkeypatch):
+    (tmp_path / "a.py").write_bytes(FIXABLE)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(cli, "check_paths", broken)
+    monkeypatch.delenv("NOVA_SECAUDIT_TRACEBACK", raising=False)
+    code = cli.main(["check", "--no-cache", str(tmp_path)])
+    assert code == cli.EXIT_CRASH == 70
+    assert capsys.readouterr().err == (
+        "nova-secaudit: internal error: KeyError: 'a bug of ours' (a bug "
+        "in nova-secaudit; exit 70; rerun with --traceback for details)\n")
+    with pytest.raises(KeyError):
+        cli.main(["--traceback", "check", "--no-cache", str(tmp_path)])
+    monkeypatch.setenv("NOVA_SECAUDIT_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        cli.main(["check", "--no-cache", str(tmp_path)])
+
+
+# -- the isolated worker pool -------------------------------------------
+
+def _square_or_misbehave(item: int, crash_on: int, hang_on: int) -> int:
+    if item == crash_on:
+        faulthandler.disable()  # pytest's dump would only be noise
+        os.kill(os.getpid(), signal.SIGSEGV)  # as libcst's parser does
+    if item == hang_on:
+        time.sleep(600)
+    if item == 7:
+        raise KeyError("bug")
+    return item * item
+
+
+@pytest.mark.parametrize("jobs,chunk", [(1, 1), (1, 16), (2, 4)])
+def test_isolated_pool_blames_exactly_the_item_at_fault(jobs, chunk):
+    from nova_secaudit.parallel import map_in_order
+
+    started = time.monotonic()
+    results = list(map_in_order(
+        _square_or_misbehave, list(range(20)), (5, 13), jobs,
+        lambda item, reason: (item, reason), chunk, isolate=True,
+        timeout=1.5))
+    assert time.monotonic() - started < 30
+    expected = [i * i for i in range(20)]
+    expected[5] = (5, "worker process crashed (SIGSEGV)")
+    expected[7] = (7, "internal error: KeyError: 'bug'")
+    expected[13] = (13, "gave up after 1.5 s (--file-timeout)")
+    assert results == expected

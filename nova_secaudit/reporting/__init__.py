@@ -41,13 +41,19 @@ class Report:
         return sum(len(result.findings) for result in self.results)
 
     def source(self, path: str) -> str | None:
-        """The text of ``path`` (read once), or None when unreadable."""
-        if path not in self._sources:
+        """The text of ``path`` (read once), or None when unreadable or
+        not a file this run checked (a finding never makes a report read
+        any other file)."""
+        if not self._sources:
+            self._sources.update(
+                (result.path, False) for result in self.results)
+        if self._sources.get(path) is False:
             try:
                 self._sources[path] = decode_source(read_bytes(path))
             except SourceError:
                 self._sources[path] = None
-        return self._sources[path]
+        text = self._sources.get(path)
+        return None if text is False else text
 
     def lines(self, path: str) -> list[str]:
         text = self.source(path)

@@ -17,6 +17,7 @@ from nova_secaudit import __version__
 from nova_secaudit.docs import cwe_title, cwe_url, rule_sections
 from nova_secaudit.reporting.fixes import proposed_fix
 from nova_secaudit.rules import RULES_BY_CODE
+from nova_secaudit.source import printable_path
 
 CONTEXT_LINES = 3
 _CSS = """
@@ -84,7 +85,8 @@ def _diff(diff: str) -> str:
 def _finding(report, number: int, found) -> str:
     rule = RULES_BY_CODE.get(found.code)
     out = [f'<section class="finding" id="finding-{number}">',
-           f"<h3>{_e(found.path)}:{found.line}:{found.col + 1} "
+           f"<h3>{_e(printable_path(found.path))}:"
+           f"{found.line}:{found.col + 1} "
            f'<span class="code">{_e(found.code)}</span> '
            f"{_e(found.symbol)}</h3>",
            f'<p class="message">{_e(found.message)}</p>']
@@ -139,7 +141,8 @@ def render(report) -> str:
     body.append("<table><tr><th>File</th><th>Findings</th></tr>")
     for path, count in sorted(per_file.items()):
         body.append(f'<tr><td><a href="#finding-{first_of[path]}">'
-                    f'{_e(path)}</a></td><td class="n">{count}</td></tr>')
+                    f'{_e(printable_path(path))}</a></td>'
+                    f'<td class="n">{count}</td></tr>')
     body.append("</table>")
     body.append('<h2 id="findings">Findings</h2>')
     if not found:
@@ -149,7 +152,7 @@ def render(report) -> str:
     if report.errors:
         body.append('<h2 id="errors">Files that could not be checked</h2>'
                     "<ul>")
-        body += [f"<li>{_e(path)}: {_e(message)}</li>"
+        body += [f"<li>{_e(printable_path(path))}: {_e(message)}</li>"
                  for path, message in report.errors]
         body.append("</ul>")
     body.append(f'<p class="muted">nova-secaudit {_e(__version__)}</p>')

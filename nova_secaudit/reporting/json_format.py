@@ -8,12 +8,13 @@ import json
 from nova_secaudit import __version__
 from nova_secaudit.reporting.fixes import finding_fix_safety, proposed_fix
 from nova_secaudit.rules import RULES_BY_CODE
+from nova_secaudit.source import printable_path
 
 
 def finding_record(report, found, fingerprint) -> dict:
     rule = RULES_BY_CODE.get(found.code)
     record = {
-        "path": found.path,
+        "path": printable_path(found.path),
         "line": found.line,
         "column": found.col + 1,
         "end_line": found.end_line,
@@ -40,7 +41,7 @@ def render(report) -> str:
         "version": __version__,
         "findings": [finding_record(report, found, fingerprint)
                      for found, fingerprint in report.findings()],
-        "errors": [{"path": path, "message": message}
+        "errors": [{"path": printable_path(path), "message": message}
                    for path, message in report.errors],
         "baseline_matched": report.baseline_matched,
     }

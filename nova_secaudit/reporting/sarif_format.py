@@ -10,6 +10,7 @@ markdown), CWE tags and a severity; each result carries a stable
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from pathlib import Path
 
@@ -54,13 +55,17 @@ def rule_descriptor(rule) -> dict:
 
 
 def artifact_location(path: str) -> dict:
-    """Relative paths under %SRCROOT% (the working directory)."""
-    absolute = Path(path).resolve()
-    try:
-        relative = absolute.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return {"uri": absolute.as_uri()}
-    return {"uri": urllib.parse.quote(relative.as_posix()),
+    """Relative paths under %SRCROOT% (the working directory).
+
+    URIs quote the file name's bytes, so a name that is not UTF-8 or holds
+    control characters stays exact and on one line; ``realpath`` (unlike
+    ``Path.resolve``) gives up quietly on a symbolic-link loop.
+    """
+    absolute = os.path.realpath(path)
+    relative = os.path.relpath(absolute, os.path.realpath(os.curdir))
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return {"uri": Path(absolute).as_uri()}
+    return {"uri": urllib.parse.quote(os.fsencode(Path(relative).as_posix())),
             "uriBaseId": SRCROOT}
 
 

@@ -5,9 +5,11 @@ into inline Gerrit comments on the files a change touches."""
 
 from __future__ import annotations
 
+from nova_secaudit.source import printable_path
+
 
 def render(report) -> str:
-    lines = [f"{found.path}:{found.line}:{found.col + 1}: "
+    lines = [f"{printable_path(found.path)}:{found.line}:{found.col + 1}: "
              f"{found.code} {found.message}"
              for found, _ in report.findings()]
     return "".join(line + "\n" for line in lines)
