@@ -29,7 +29,6 @@ from nova_secaudit.codemods.layout import relayout_call
 from nova_secaudit.engine import Finding, check
 from nova_secaudit.reporting import char_column
 from nova_secaudit.settings import Settings, load_settings
-from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
 @dataclass(frozen=True)
@@ -161,12 +160,8 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             tree = ast.parse(text, filename=path)
         except (SyntaxError, ValueError):
             return []
-        findings = check(tree, path, self.settings, rules=rules)
-        lines = suppressed_lines(text) if findings else {}
-        if lines:
-            findings = [f for f in findings
-                        if not is_suppressed(f, lines, "W6" + f.code[3:])]
-        return findings
+        return check(tree, path, self.settings, rules=rules, source=text,
+                     suppress=True)
 
     def fixable(self, found: Finding) -> str | None:
         """None when ``found`` can be fixed, else the reason it cannot."""
