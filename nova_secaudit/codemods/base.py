@@ -81,6 +81,9 @@ class Targets:
         return bool(self.all)
 
 
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
 def changed_argument(original: cst.Call, updated: cst.Call) -> int | None:
     """Index of the first argument an edit added or changed."""
     from nova_secaudit.codemods.layout import code_of
@@ -121,10 +124,14 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                  settings: Settings | None = None,
                  codes: Iterable[str] | None = None,
                  nsa_config: str | None = None, known=None,
+                 wrapper: MetadataWrapper | None = None,
                  **overrides) -> None:
         super().__init__(context)
         # (module, its text, engine findings with suppressions applied)
         self.known = known
+        # The module's metadata when other commands or findings share it
+        # (positions are computed once per file, not once per command).
+        self.wrapper = wrapper
         if settings is None:
             settings = load_settings(context.filename or ".", nsa_config)
         changes = {k: v for k, v in overrides.items()
@@ -139,6 +146,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         self.skipped: list[tuple[Finding, str]] = []
         self._handled: set[Target] = set()
         self._statements: list[int] = []
+        self._untouched: set[cst.CSTNode] = set()
 
     # -- findings --------------------------------------------------------
     def engine_findings(self, text: str) -> list[Finding]:
@@ -203,7 +211,9 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         # As libcst's, without deep-copying the module first: codemods
         # never mutate nodes, and the copy doubled the cost on big files.
         old = self.context.wrapper
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper = self.wrapper
+        if wrapper is None or wrapper.module is not module:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:
@@ -294,15 +304,21 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             if self._statements else ""
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.SimpleStatementLine,
-                             cst.BaseCompoundStatement)):
-            self._statements.append(self.start_of(node)[0])
+        if isinstance(node, _STATEMENTS):
+            start, end = self.start_of(node), self.end_of(node)
+            if not any(start <= t.start <= end for t in self.targets.all):
+                # Nothing to fix in it: neither it nor its children are
+                # visited, and it is kept as it is (on_leave too).
+                self._untouched.add(node)
+                return False
+            self._statements.append(start[0])
         return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):
+        if original_node in self._untouched:
+            return updated_node
         result = super().on_leave(original_node, updated_node)
-        if isinstance(original_node, (cst.SimpleStatementLine,
-                                      cst.BaseCompoundStatement)):
+        if isinstance(original_node, _STATEMENTS):
             self._statements.pop()
         return result
 
