@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,9 @@ def check_command(files: list[str], *options: str) -> list[str]:
 
 
 def spread(values: list[float]) -> str:
-    return f"{min(values):.3f} - {max(values):.3f}"
+    """Range and median of per-round ratios."""
+    return f"{min(values):.3f} - {max(values):.3f} " \
+        f"(median {statistics.median(values):.3f})"
 
 
 def time_ratios(files: list[str], repeat: int, sarif: bool,
@@ -102,28 +105,29 @@ def time_ratios(files: list[str], repeat: int, sarif: bool,
 
 def rss_ratio(root: Path, repeat: int, scratch: Path,
               env: dict[str, str]) -> None:
-    """Peak RSS over one copy of the files and over two copies."""
+    """Peak RSS over one copy of the files and over two copies, with the
+    results cache (in a fresh scratch directory each run) and without."""
     copies = []
     for name in ("one", "two"):
         target = scratch / name / root.name
         shutil.copytree(root, target,
                         ignore=shutil.ignore_patterns("tests", "*.pyc"))
         copies.append(target)
-    single, double = [], []
-    for index in range(repeat):
-        cache = str(scratch / f"cache-{index}")
-        single.append(run(check_command(
-            [str(copies[0])], "--cache-dir", cache + "-1"), env)[1])
-        double.append(run(check_command(
-            [str(c) for c in copies], "--cache-dir", cache + "-2"),
-            env)[1])
     files = sum(1 for _ in copies[0].rglob("*.py"))
-    print(f"peak RSS, {files} files   {min(single) / 1024:7.1f} MiB (best)")
-    print(f"peak RSS, {2 * files} files  {min(double) / 1024:7.1f} MiB "
-          f"(best)")
-    per_round = [d / s for d, s in zip(double, single)]
-    print(f"rss 2x/1x          {min(double) / min(single):7.3f}  "
-          f"best/best; per round {spread(per_round)}  (target <= 1.1)")
+    for label, cached in (("cache on", True), ("--no-cache", False)):
+        single, double = [], []
+        for index in range(repeat):
+            for paths, peaks in ((copies[:1], single), (copies, double)):
+                options = ["--cache-dir", str(
+                    scratch / f"cache-{label}-{index}-{len(paths)}")] \
+                    if cached else ["--no-cache"]
+                peaks.append(run(check_command(
+                    [str(p) for p in paths], *options), env)[1])
+        per_round = [d / s for d, s in zip(double, single)]
+        print(f"peak RSS ({label}) {files} files {min(single) / 1024:.1f}"
+              f" MiB, {2 * files} files {min(double) / 1024:.1f} MiB")
+        print(f"rss 2x/1x ({label})  {min(double) / min(single):6.3f}  "
+              f"best/best; per round {spread(per_round)}  (target <= 1.1)")
 
 
 def main(argv=None) -> int:
