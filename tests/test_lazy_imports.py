@@ -34,8 +34,8 @@ def deferred_in(modules: list[str]) -> list[str]:
 def test_text_check_with_a_fixable_finding_imports_no_libcst(tmp_path):
     (tmp_path / "a.py").write_text("import futurist\n\n"
                                    "futurist.ThreadPoolExecutor()\n")
-    modules = imported_after("check", "--jobs", "1", "--no-cache", "--exit-zero",
-                             str(tmp_path))
+    modules = imported_after("check", "--jobs", "1", "--no-cache",
+                             "--exit-zero", str(tmp_path))
     assert "nova_secaudit.rules" in modules  # the check did run
     assert deferred_in(modules) == []
 
@@ -44,8 +44,8 @@ def test_sarif_check_imports_what_it_needs(tmp_path):
     # The probe can tell: the same run with fixes on loads them.
     (tmp_path / "a.py").write_text("import futurist\n\n"
                                    "futurist.ThreadPoolExecutor()\n")
-    modules = imported_after("check", "--jobs", "1", "--no-cache", "--exit-zero",
-                             "--format", "sarif", "-o",
+    modules = imported_after("check", "--jobs", "1", "--no-cache",
+                             "--exit-zero", "--format", "sarif", "-o",
                              str(tmp_path / "r.sarif"), str(tmp_path))
     assert {"libcst", "nova_secaudit.reporting.sarif_format",
             "nova_secaudit.reporting.fixes"} <= set(modules)
