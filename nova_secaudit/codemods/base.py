@@ -303,15 +303,21 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         return self.indent_of_line(self._statements[-1]) \
             if self._statements else ""
 
+    def holds_target(self, node: cst.CSTNode) -> bool:
+        """Whether a finding to fix starts inside ``node`` (other visitors
+        of the module can skip the nodes that hold none, as this one
+        does with statements)."""
+        start, end = self.start_of(node), self.end_of(node)
+        return any(start <= t.start <= end for t in self.targets.all)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _STATEMENTS):
-            start, end = self.start_of(node), self.end_of(node)
-            if not any(start <= t.start <= end for t in self.targets.all):
+            if not self.holds_target(node):
                 # Nothing to fix in it: neither it nor its children are
                 # visited, and it is kept as it is (on_leave too).
                 self._untouched.add(node)
                 return False
-            self._statements.append(start[0])
+            self._statements.append(self.start_of(node)[0])
         return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):
