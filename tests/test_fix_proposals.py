@@ -96,3 +96,26 @@ def test_diff_and_replacements(old, new):
 def _changes(diff: str) -> list[str]:
     return sorted(line for line in diff.splitlines()
                   if line[:1] in "+-" and line[:3] not in ("+++", "---"))
+
+
+def test_positions_stored_directly_equal_libcsts_own(monkeypatch):
+    from libcst.metadata import MetadataWrapper
+
+    from nova_secaudit.codemods.base import position_wrapper
+
+    module = libcst.parse_module(MODULE)
+    ours = position_wrapper(module)
+    walks = []
+    real_visit = MetadataWrapper.visit_batched
+
+    def counting_visit(self, visitors):
+        walks.append(list(visitors))
+        return real_visit(self, visitors)
+
+    monkeypatch.setattr(MetadataWrapper, "visit_batched", counting_visit)
+    mine = ours.resolve(PositionProvider)
+    assert walks == []  # no whole-module walk for an empty batch
+    theirs = MetadataWrapper(module, unsafe_skip_copy=True).resolve(
+        PositionProvider)
+    assert walks == [[]]  # what it saves
+    assert dict(mine) == dict(theirs) and len(mine) > 50

@@ -84,6 +84,20 @@ class Targets:
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 
+def position_wrapper(module: cst.Module) -> MetadataWrapper:
+    """A metadata wrapper of ``module`` (not copied: codemods never mutate
+    nodes) with its positions computed.
+
+    Through ``resolve``, libcst (1.x) also walks the whole module once for
+    batchable providers when none is asked for, which costs as much as
+    computing the positions; storing them directly skips that walk (a test
+    checks the result equals what ``resolve`` gives).
+    """
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper._metadata[PositionProvider] = PositionProvider()._gen(wrapper)
+    return wrapper
+
+
 def changed_argument(original: cst.Call, updated: cst.Call) -> int | None:
     """Index of the first argument an edit added or changed."""
     from nova_secaudit.codemods.layout import code_of
@@ -213,7 +227,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         old = self.context.wrapper
         wrapper = self.wrapper
         if wrapper is None or wrapper.module is not module:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            wrapper = position_wrapper(module)
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:

@@ -151,10 +151,10 @@ def propose_fixes(text: str, path: str, findings, settings
         if wrapper is None:  # parsed once, for the first fixable finding
             try:
                 from libcst import parse_module
-                from libcst.metadata import MetadataWrapper
 
-                wrapper = MetadataWrapper(parse_module(text),
-                                          unsafe_skip_copy=True)
+                from nova_secaudit.codemods.base import position_wrapper
+
+                wrapper = position_wrapper(parse_module(text))
             except Exception:  # noqa: BLE001 - no libcst, or unparsable
                 return [None] * len(findings)
         after = fixed_text(text, path, found, settings, wrapper)
