@@ -9,9 +9,11 @@ alternating round by round so load that comes and goes hits both sides:
                and ``ast.parse``s the same files       (target <= 1.5)
   sarif/text   ``check --format sarif`` (fixes on) / the text run
                                                        (target <= 3)
-  rss 2x/1x    peak RSS of ``check --jobs 1`` (results cache on, in a
-               scratch directory) over two copies of the files / one copy
-                                                       (target <= 1.1)
+  rss 2x/1x    peak RSS of ``check --jobs 1`` over two copies of the
+               files / one copy, with the results cache (in a scratch
+               directory) and with --no-cache          (target <= 1.1)
+
+Children keep bytecode in a scratch directory (see child_environment).
 
 Usage: python bench/bench_cli.py [--release nova==34.0.0] [--repeat 5]
                                  [--skip sarif,rss]
