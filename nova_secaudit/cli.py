@@ -15,6 +15,7 @@ import sys
 from nova_secaudit import __version__
 from nova_secaudit.baseline import BaselineError
 from nova_secaudit.discovery import iter_python_files
+from nova_secaudit.engine import collect_cycles_rarely
 from nova_secaudit.fixing import add_fix_arguments
 from nova_secaudit.parallel import DEFAULT_FILE_TIMEOUT
 from nova_secaudit.rules import ALL_RULES, RULES_BY_CODE
@@ -258,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--jobs must be at least 1")
     if getattr(args, "jobs", 1) > (os.cpu_count() or 1) * 4:
         parser.error("--jobs is more than four per CPU")
+    collect_cycles_rarely()
     try:
         return args.handler(args)
     except (ConfigError, UsageError, BaselineError) as exc:

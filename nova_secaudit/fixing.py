@@ -53,7 +53,6 @@ from nova_secaudit.parallel import (
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import SourceError, decode_source, parse_text, \
     printable_path, read_bytes
-from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
 @dataclass
@@ -105,12 +104,7 @@ def fixable_codes(settings: Settings) -> frozenset[str]:
 
 def _findings(tree: ast.AST, text: str, path: str,
               settings: Settings) -> list[Finding]:
-    findings = check(tree, path, settings)
-    lines = suppressed_lines(text) if findings else {}
-    if lines:
-        findings = [f for f in findings
-                    if not is_suppressed(f, lines, "W6" + f.code[3:])]
-    return findings
+    return check(tree, path, settings, source=text, suppress=True)
 
 
 def _encoding(data: bytes) -> tuple[str, bool]:

@@ -21,7 +21,6 @@ from nova_secaudit.parallel import (
 from nova_secaudit.settings import Settings
 from nova_secaudit.source import (
     SourceError, decode_source, parse_text, read_bytes)
-from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
 @dataclass
@@ -55,9 +54,10 @@ def check_file(path: str, settings: Settings,
             data = read_bytes(path)
         digest = content_digest(data)
         text = decode_source(data)
-        tree = parse_text(text, path)
         errors: list[str] = []  # rules' internal errors, one line each
-        findings = check(tree, path, settings, errors=errors, source=text)
+        # The tree is not kept: it is freed before any fix is proposed.
+        findings = check(parse_text(text, path), path, settings,
+                         errors=errors, source=text, suppress=True)
     except SourceError as exc:
         return FileResult(path, error=str(exc), digest=digest)
     except RecursionError:
@@ -67,10 +67,6 @@ def check_file(path: str, settings: Settings,
     if not findings:
         return FileResult(path, error=error, fixes=[] if fixes else None,
                           digest=digest)
-    lines = suppressed_lines(text)
-    if lines:
-        findings = [f for f in findings if not is_suppressed(
-            f, lines, "W6" + f.code[3:])]
     result = FileResult(path, findings, error,
                         fingerprints=make_fingerprints(findings,
                                                        source_lines(text)),

@@ -95,7 +95,7 @@ def leftovers(root: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_sigkill_during_a_run_leaves_every_file_old_or_new(tmp_path):
-    old = make_tree(tmp_path / "template", 16, filler_lines=100)
+    old = make_tree(tmp_path / "template", 16, filler_lines=300)
     new = fixed_versions(old, tmp_path / "expected")
     # How long does an uninterrupted run take here?
     shutil.copytree(tmp_path / "template", tmp_path / "timing")

@@ -329,6 +329,18 @@ class ModuleFacts:
                 found.append(inner)  # ``if x: y = 1`` on one line
             node = inner
 
+    def statement_lines(self, line: int) -> tuple[int, int]:
+        """First and last line of the statements whose own lines include
+        ``line`` (a compound one by its header, decorators included): the
+        lines a comment about something on ``line`` can sit on."""
+        first = last = line
+        for statement in self._statements_on(line):
+            first = min(first, _start_line(statement))
+            last = max(last, _header_end(statement)
+                       if _BLOCKS_OF.get(type(statement))
+                       else _end_line(statement))
+        return first, last
+
     def _block_starts(self, block: list) -> list[int]:
         key = id(block)
         starts = self._block_start_cache.get(key)

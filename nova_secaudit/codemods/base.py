@@ -29,7 +29,6 @@ from nova_secaudit.codemods.layout import relayout_call
 from nova_secaudit.engine import Finding, FixSafety, check
 from nova_secaudit.reporting import char_column
 from nova_secaudit.settings import Settings, load_settings
-from nova_secaudit.suppressions import is_suppressed, suppressed_lines
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,23 @@ class Targets:
         return bool(self.all)
 
 
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+def position_wrapper(module: cst.Module) -> MetadataWrapper:
+    """A metadata wrapper of ``module`` (not copied: codemods never mutate
+    nodes) with its positions computed.
+
+    Through ``resolve``, libcst (1.x) also walks the whole module once for
+    batchable providers when none is asked for, which costs as much as
+    computing the positions; storing them directly skips that walk (a test
+    checks the result equals what ``resolve`` gives).
+    """
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper._metadata[PositionProvider] = PositionProvider()._gen(wrapper)
+    return wrapper
+
+
 def changed_argument(original: cst.Call, updated: cst.Call) -> int | None:
     """Index of the first argument an edit added or changed."""
     from nova_secaudit.codemods.layout import code_of
@@ -125,13 +141,18 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                  settings: Settings | None = None,
                  codes: Iterable[str] | None = None,
                  nsa_config: str | None = None, known=None,
-                 unsafe_fixes: bool = False, **overrides) -> None:
+                 unsafe_fixes: bool = False,
+                 wrapper: MetadataWrapper | None = None,
+                 **overrides) -> None:
         super().__init__(context)
         self.unsafe_fixes = unsafe_fixes
         # Fixable findings whose unsafe fix was not asked for.
         self.held_back: list[Finding] = []
         # (module, its text, engine findings with suppressions applied)
         self.known = known
+        # The module's metadata when other commands or findings share it
+        # (positions are computed once per file, not once per command).
+        self.wrapper = wrapper
         if settings is None:
             settings = load_settings(context.filename or ".", nsa_config)
         changes = {k: v for k, v in overrides.items()
@@ -146,6 +167,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         self.skipped: list[tuple[Finding, str]] = []
         self._handled: set[Target] = set()
         self._statements: list[int] = []
+        self._untouched: set[cst.CSTNode] = set()
 
     # -- findings --------------------------------------------------------
     def engine_findings(self, text: str) -> list[Finding]:
@@ -167,12 +189,8 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             tree = ast.parse(text, filename=path)
         except (SyntaxError, ValueError):
             return []
-        findings = check(tree, path, self.settings, rules=rules)
-        lines = suppressed_lines(text) if findings else {}
-        if lines:
-            findings = [f for f in findings
-                        if not is_suppressed(f, lines, "W6" + f.code[3:])]
-        return findings
+        return check(tree, path, self.settings, rules=rules, source=text,
+                     suppress=True)
 
     @classmethod
     def fixable(cls, found: Finding) -> str | None:
@@ -230,7 +248,9 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         # As libcst's, without deep-copying the module first: codemods
         # never mutate nodes, and the copy doubled the cost on big files.
         old = self.context.wrapper
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper = self.wrapper
+        if wrapper is None or wrapper.module is not module:
+            wrapper = position_wrapper(module)
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:
@@ -320,16 +340,28 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         return self.indent_of_line(self._statements[-1]) \
             if self._statements else ""
 
+    def holds_target(self, node: cst.CSTNode) -> bool:
+        """Whether a finding to fix starts inside ``node`` (other visitors
+        of the module can skip the nodes that hold none, as this one
+        does with statements)."""
+        start, end = self.start_of(node), self.end_of(node)
+        return any(start <= t.start <= end for t in self.targets.all)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.SimpleStatementLine,
-                             cst.BaseCompoundStatement)):
+        if isinstance(node, _STATEMENTS):
+            if not self.holds_target(node):
+                # Nothing to fix in it: neither it nor its children are
+                # visited, and it is kept as it is (on_leave too).
+                self._untouched.add(node)
+                return False
             self._statements.append(self.start_of(node)[0])
         return super().on_visit(node)
 
     def on_leave(self, original_node, updated_node):
+        if original_node in self._untouched:
+            return updated_node
         result = super().on_leave(original_node, updated_node)
-        if isinstance(original_node, (cst.SimpleStatementLine,
-                                      cst.BaseCompoundStatement)):
+        if isinstance(original_node, _STATEMENTS):
             self._statements.pop()
         return result
 

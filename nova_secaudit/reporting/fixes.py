@@ -32,7 +32,7 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings,
-               module) -> str | None:
+               wrapper) -> str | None:
     """The file's text after the codemod fixes ``found`` alone, or None.
 
     Uses the codemod registry (``codemods.CODEMOD_FOR``) and hands the
@@ -40,8 +40,9 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     findings)`` argument (the fix run's own hand-over, which also spares a
     second engine run), so each reported result gets exactly its own fix.
     The result must pass ``fixing.verify`` (parses and compiles) like
-    ``fix`` output. ``module`` is the file's libcst tree (libcst trees are
-    immutable: one parse serves every finding).
+    ``fix`` output. ``wrapper`` holds the file's libcst tree and its
+    metadata (libcst trees are immutable: one parse and one position
+    computation serve every finding).
     """
     try:
         from libcst.codemod import CodemodContext, SkipFile
@@ -53,10 +54,12 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     command = CODEMOD_FOR.get(found.code)
     if command is None:
         return None
+    module = wrapper.module
     try:
         codemod = command(CodemodContext(filename=path), settings=settings,
                           codes=[found.code], known=(module, text, [found]),
-                          unsafe_fixes=True)  # shown with their safety
+                          unsafe_fixes=True,  # shown with their safety
+                          wrapper=wrapper)
         new_text = codemod.transform_module(module).code
     except SkipFile:
         return None
@@ -67,54 +70,108 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     return new_text
 
 
-def replacements(before: str, after: str) -> list[Replacement]:
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+def _opcodes(old: list[str], new: list[str]) -> list[tuple]:
+    """difflib's opcodes from ``old`` to ``new``; a fix changes a few
+    lines of a big file, so the common head and tail are matched first
+    and only the lines between go through ``SequenceMatcher``."""
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    matcher = difflib.SequenceMatcher(
+        a=old[head:len(old) - tail], b=new[head:len(new) - tail],
+        autojunk=False)
+    codes = [("equal", 0, head, 0, head)] + [
+        (tag, i1 + head, i2 + head, j1 + head, j2 + head)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()] + [
+        ("equal", len(old) - tail, len(old), len(new) - tail, len(new))]
+    merged: list[tuple] = []
+    for code in codes:
+        if code[1] == code[2] and code[3] == code[4]:
+            continue  # empty
+        if merged and code[0] == "equal" == merged[-1][0]:
+            last = merged.pop()
+            code = ("equal", last[1], code[2], last[3], code[4])
+        merged.append(code)
+    return merged
+
+
+def replacements(old: list[str], new: list[str],
+                 opcodes: list[tuple]) -> list[Replacement]:
     return [Replacement(i1 + 1, i2 + 1, "".join(new[j1:j2]))
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-            if tag != "equal"]
+            for tag, i1, i2, j1, j2 in opcodes if tag != "equal"]
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True),
-        fromfile=f"a/{path}", tofile=f"b/{path}"))
+def unified_diff(path: str, old: list[str], new: list[str],
+                 opcodes: list[tuple]) -> str:
+    """What ``difflib.unified_diff`` prints (3 lines of context), from
+    opcodes already computed."""
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    matcher.opcodes = opcodes  # get_grouped_opcodes reuses them
+    out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
+    for group in matcher.get_grouped_opcodes(3):
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} "
+                   f"+{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(" " + line for line in old[i1:i2])
+                continue
+            out.extend("-" + line for line in old[i1:i2])
+            out.extend("+" + line for line in new[j1:j2])
+    return "".join(out)
+
+
+def _range(start: int, stop: int) -> str:
+    """A unified diff's ``start,length`` (as difflib formats it)."""
+    length = stop - start
+    beginning = start + 1 if length else start
+    return str(beginning) if length == 1 else f"{beginning},{length}"
 
 
 def propose_fixes(text: str, path: str, findings, settings
                   ) -> list[FixProposal | None]:
     """One proposal (or None) per finding of one file, same order.
 
-    The runner calls this in its worker processes when the output format
-    shows fixes, so the libcst work runs in parallel and lands in the
-    results cache with the findings.
+    libcst parses the file once, and its positions are computed once, for
+    every finding. The runner calls this in its worker processes when the
+    output format shows fixes, so the libcst work runs in parallel and
+    lands in the results cache with the findings.
     """
     proposals: list[FixProposal | None] = []
-    module = None
+    wrapper = None
+    old = text.splitlines(keepends=True)
     for found in findings:
         rule = RULES_BY_CODE.get(found.code)
         if rule is None or rule.fix is FixSafety.NONE:
             proposals.append(None)
             continue
-        if module is None:  # parsed once, for the first fixable finding
+        if wrapper is None:  # parsed once, for the first fixable finding
             try:
                 from libcst import parse_module
 
-                module = parse_module(text)
+                from nova_secaudit.codemods.base import position_wrapper
+
+                wrapper = position_wrapper(parse_module(text))
             except Exception:  # noqa: BLE001 - no libcst, or unparsable
                 return [None] * len(findings)
-        after = fixed_text(text, path, found, settings, module)
+        after = fixed_text(text, path, found, settings, wrapper)
         if after is None:
             proposals.append(None)
             continue
+        new = after.splitlines(keepends=True)
+        opcodes = _opcodes(old, new)
         from nova_secaudit.codemods import fix_safety
 
         safety = "safe" if fix_safety(found) is FixSafety.SAFE else \
             "unsafe: review before applying; fix --unsafe-fixes"
         proposals.append(FixProposal(
             f"{rule.code} {rule.symbol} codemod ({safety})",
-            unified_diff(path, text, after), replacements(text, after)))
+            unified_diff(path, old, new, opcodes),
+            replacements(old, new, opcodes)))
     return proposals
 
 
