@@ -118,6 +118,28 @@ INIT = [
      "def add(v):\n    X.append(v)  # here\n", False),
     ("mentioned-in-a-comment-only", "X = []\n# add() is called by rpc\n"
      "def add(v):\n    X.append(v)  # here\n", False),
+    # RULES.md: every use must be a call or a decorator application at
+    # module top level; any other reference lets the function run later.
+    ("called-at-top-and-in-dispatch-dict", "X = []\ndef add(v):\n"
+     "    X.append(v)  # here\nadd(1)\nHANDLERS = {'add': add}\n", False),
+    ("called-at-top-and-thread-target", "import threading\nX = []\n"
+     "def add(v=1):\n    X.append(v)  # here\nadd()\n"
+     "threading.Thread(target=add).start()\n", False),
+    ("called-at-top-and-callback", "import atexit\nX = []\n"
+     "def add(v=1):\n    X.append(v)  # here\nadd()\n"
+     "atexit.register(add)\n", False),
+    ("called-at-top-and-default-argument", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nadd()\ndef run(hook=add):\n    hook()\n",
+     False),
+    ("called-at-top-and-in-lambda", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nadd()\nLATER = lambda: add()\n", False),
+    ("called-in-class-body-and-top-level-if", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nclass A:\n    add()\n"
+     "if X is not None:\n    add(2)\n", True),
+    ("decorator-applied-to-method-at-import", "R = {}\ndef reg(name):\n"
+     "    def deco(f):\n        R[name] = f  # here\n        return f\n"
+     "    return deco\nclass A:\n    @reg('x')\n    def g(self):\n"
+     "        pass\n", True),
 ]
 
 

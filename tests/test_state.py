@@ -7,6 +7,7 @@ must match the findings both ways (only NSA2xx codes are compared).
 from __future__ import annotations
 
 import ast
+import time
 
 import pytest
 
@@ -524,3 +525,29 @@ def test_a_redefinition_under_a_top_level_if_is_not_a_reference():
               "    def register_cell(cell):\n"
               "        CELLS.append(cell)  # expect: NSA201\n")
     assert_markers(source)
+
+
+def _one_writer_per_function(count: int) -> str:
+    return "D = {}\n\n\n" + "".join(
+        f"def set_{i}(value):\n    D[{i}] = value\n\n\n"
+        for i in range(count))
+
+
+def _best_check_time(source: str, repeat: int = 2) -> float:
+    tree = ast.parse(source)
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        found = check(tree, "m.py", Settings(), source=source)
+        best = min(best, time.perf_counter() - started)
+    assert len(found) == source.count("def set_")  # every writer flagged
+    return best
+
+
+def test_nsa2xx_time_grows_linearly_with_the_number_of_functions():
+    # The init-code question used to scan every line once per function:
+    # doubling the functions quadrupled the time (issue 12). Measured in
+    # one process, as a ratio, so a slow machine does not fail it.
+    small = _best_check_time(_one_writer_per_function(1500))
+    large = _best_check_time(_one_writer_per_function(3000))
+    assert large / small < 3.0, (small, large)
