@@ -462,11 +462,11 @@ def _findings(source, settings=None):
 def test_nsa202_fix_data_spans_the_whole_check_then_act_block():
     source = ("CELLS = []\n"                      # 1
               "\n\n"                              # 2-3
-              "def load_cells(loader, log):\n"    # 4
+              "def load_cells(loader):\n"         # 4
               "    global CELLS\n"                # 5
               "    if not CELLS:\n"               # 6
               "        CELLS = loader()\n"        # 7
-              "        log(len(CELLS))\n"         # 8
+              "        count = len(CELLS)\n"      # 8
               "    return CELLS\n")               # 9
     [found] = _findings(source)
     assert (found.code, found.line) == ("NSA202", 7)

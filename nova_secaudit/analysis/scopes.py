@@ -148,28 +148,35 @@ def _acquired_before(try_node: ast.AST, names: set[str]) -> bool:
     return False
 
 
-def is_guarded(node: ast.AST, facts) -> bool:
-    """Whether ``node`` runs while a lock is held (see module docstring)."""
+def held_locks(node: ast.AST, facts):
+    """What holds a lock around ``node``, innermost first: ``("with",
+    expr)`` for a ``with`` item, ``("decorator", decorator)`` for a
+    synchronized def around it, ``("acquire", receiver)`` for an
+    acquire/try/finally-release (RULES.md's three guarded forms)."""
     settings = facts.settings
     child = node
     for parent in ancestors(node):
         if isinstance(parent, (ast.With, ast.AsyncWith)):
-            if child not in parent.items and any(
-                    is_lock_expression(item.context_expr, facts)
-                    for item in parent.items):
-                return True
+            if child not in parent.items:
+                for item in parent.items:
+                    if is_lock_expression(item.context_expr, facts):
+                        yield "with", item.context_expr
         elif isinstance(parent, ast.Try):
             released = _releases_in_finally(parent, node)
             if released and _acquired_before(parent, released):
-                return True
+                yield "acquire", sorted(released)[0]
         elif isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(is_synchronized_decorator(d, settings)
-                   for d in parent.decorator_list):
-                return True
+            for decorator in parent.decorator_list:
+                if is_synchronized_decorator(decorator, settings):
+                    yield "decorator", decorator
         elif isinstance(parent, (ast.ClassDef, ast.Module)):
-            return False
+            return
         child = parent
-    return False
+
+
+def is_guarded(node: ast.AST, facts) -> bool:
+    """Whether ``node`` runs while a lock is held (see module docstring)."""
+    return next(held_locks(node, facts), None) is not None
 
 
 def _is_main_guard(stmt: ast.AST) -> bool:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
+from nova_secaudit.analysis.concurrency import (
+    MUTATING_METHODS, Candidate, plan_locks)
 from nova_secaudit.analysis.functions import target_elements, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
@@ -26,14 +28,6 @@ from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("2", "state", "Unsynchronized shared state")
 
-# Methods that mutate their receiver in place. setdefault is atomic in
-# CPython (one dict operation under the GIL) and is left out on purpose.
-MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "popitem",
-                              "clear", "update", "add", "discard", "remove",
-                              "appendleft", "extendleft", "popleft",
-                              "difference_update", "intersection_update",
-                              "symmetric_difference_update", "sort",
-                              "reverse"})
 LOOKUP_ERRORS = frozenset({"KeyError", "LookupError", "IndexError",
                            "Exception", "BaseException"})
 
@@ -238,20 +232,40 @@ def _statement_chain(node: ast.AST, func) -> list[ast.AST]:
     return chain
 
 
-def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
-    """Lines of the smallest run of sibling statements holding both."""
+def block_statements_span(check: ast.AST, site: ast.AST, func) -> list:
+    """The smallest run of sibling statements holding both."""
     check_chain = _statement_chain(check, func)
     site_chain = _statement_chain(site, func)
     site_ids = {id(s): s for s in site_chain}
     for stmt in check_chain:
         if id(stmt) in site_ids:  # the check's statement holds the site
-            return stmt.lineno, stmt.end_lineno
+            return [stmt]
     check_parents = {id(parent_of(s)): s for s in check_chain}
     for stmt in site_chain:
         first = check_parents.get(id(parent_of(stmt)))
         if first is not None:
-            return first.lineno, stmt.end_lineno
-    return check.lineno, site.end_lineno
+            block = _block_holding(first)
+            return block[_index(block, first):_index(block, stmt) + 1]
+    return [enclosing_statement(site)]
+
+
+def _block_holding(stmt: ast.stmt) -> list:
+    parent = parent_of(stmt)
+    for name in ("body", "orelse", "finalbody", "handlers"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return [stmt]
+
+
+def _index(block: list, stmt: ast.stmt) -> int:
+    return next(i for i, s in enumerate(block) if s is stmt)
+
+
+def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
+    """Lines of the smallest run of sibling statements holding both."""
+    statements = block_statements_span(check, site, func)
+    return statements[0].lineno, statements[-1].end_lineno
 
 
 def _touched_name(expr: ast.AST) -> str | None:
@@ -328,9 +342,108 @@ def state_changes(facts) -> tuple:
     return tuple(found)
 
 
-def _fix_data(site: Site) -> dict[str, str]:
-    return {"global": site.target.name, "scope": site.target.kind,
+def _is_reported(site: Site, check, facts) -> bool:
+    """NSA201 skips a plain rebinding of a non-mutable (NSA202 only)."""
+    return check is not None or not (
+        site.action == "rebound" and site.target.kind == "module" and
+        site.target.name not in facts.memo(module_state).mutables)
+
+
+def _build_call(site: Site, statements: list):
+    """The call building the value the site stores: its own value, or
+    the call assigned to the local it stores (``value = build(k)`` ...
+    ``CACHE[k] = value``)."""
+    if not isinstance(site.node, (ast.Assign, ast.AnnAssign)):
+        return None
+    value = site.node.value
+    if isinstance(value, ast.Call):
+        return value
+    if not isinstance(value, ast.Name):
+        return None
+    for stmt in statements:
+        for node in [stmt, *walk_local(stmt)]:
+            if isinstance(node, ast.Assign) and \
+                    isinstance(node.value, ast.Call) and any(
+                        isinstance(t, ast.Name) and t.id == value.id
+                        for t in node.targets):
+                return node.value
+    return None
+
+
+def _half_fix(site: Site, statements: list, func) -> str | None:
+    """``if loaded: return`` ... ``loaded = True`` followed by the work
+    the flag announces (nova/version.py): locking the check and the flag
+    alone lets a second caller return before that work is done."""
+    first, node = statements[0], site.node
+    if not (isinstance(first, ast.If) and first.body and
+            isinstance(first.body[-1], ast.Return) and
+            isinstance(getattr(node, "value", None), ast.Constant)):
+        return None
+    later = [s for s in func.body if s.lineno > node.end_lineno]
+    if not later:
+        return None
+    return (f"{site.target.name} is set at line {node.lineno} before the "
+            f"work it announces (lines {later[0].lineno}-"
+            f"{later[-1].end_lineno}); a lock over the check and the flag "
+            "alone lets other callers go on before that work is done: fix "
+            "by hand")
+
+
+def lock_plan(facts) -> dict[int, Candidate]:
+    """id(site node) -> its decided :class:`Candidate` (``facts.memo``).
+    Every reported site of the module is decided together."""
+    candidates = {}
+    for site, check, func in facts.memo(state_changes):
+        if not _is_reported(site, check, facts) or \
+                id(site.node) in candidates:
+            continue
+        statements = [site.node] if check is None else \
+            block_statements_span(check, site.node, func)
+        candidates[id(site.node)] = Candidate(
+            site=site.node, name=site.target.name, kind=site.target.kind,
+            lock=site.target.lock, statements=statements, func=func,
+            build=_build_call(site, statements),
+            half_fix=None if check is None else
+            _half_fix(site, statements, func))
+    plan_locks(list(candidates.values()), facts)
+    return candidates
+
+
+def _fix_data(site: Site, facts) -> dict[str, str]:
+    data = {"global": site.target.name, "scope": site.target.kind,
             "lock": site.target.lock}
+    decided = facts.memo(lock_plan).get(id(site.node))
+    if decided is None:
+        return data
+    if decided.reason:
+        data["unfixable"] = decided.reason
+        return data
+    data["lock"] = decided.lock_text
+    if decided.existing:
+        data["lock_exists"] = "yes"
+    if decided.group or len(decided.statements) > 1 or \
+            decided.statements[0] is not site.node:
+        data.update(block_start=str(decided.first),
+                    block_end=str(decided.last))
+    return data
+
+
+def _racy_statement(site: Site, check, func) -> ast.AST:
+    """Where a rebinding after a check really races: the first call on
+    the global between the two (``if X: X.clear()`` ... ``X = None``),
+    else the rebinding itself."""
+    if site.action != "rebound" or site.target.kind != "module":
+        return site.node
+    begin, end = _start(check), _start(site.node)
+    for node in walk_local(func):
+        if isinstance(node, ast.Expr) and \
+                isinstance(node.value, ast.Call) and \
+                isinstance(node.value.func, ast.Attribute) and \
+                isinstance(node.value.func.value, ast.Name) and \
+                node.value.func.value.id == site.key and \
+                begin < _start(node) < end:
+            return node
+    return site.node
 
 
 class UnsynchronizedGlobalMutation(_StateRule):
@@ -435,12 +548,12 @@ class UnsynchronizedGlobalMutation(_StateRule):
         for site, check, func in changes:
             if check is not None:
                 continue
-            if site.action == "rebound" and site.target.kind == "module" and \
-                    site.target.name not in facts.memo(module_state).mutables:
+            if not _is_reported(site, check, facts):
                 continue  # plain rebinding of a non-mutable: NSA202 only
-            yield self.finding(site.node, facts, fix_data=_fix_data(site),
+            data = _fix_data(site, facts)
+            yield self.finding(site.node, facts, fix_data=data,
                                name=site.target.name, action=site.action,
-                               lock=site.target.lock)
+                               lock=data["lock"])
 
 
 class UnsynchronizedCheckThenAct(_StateRule):
@@ -583,12 +696,14 @@ class UnsynchronizedCheckThenAct(_StateRule):
         for site, check, func in changes:
             if check is None:
                 continue
-            start, end = block_span(check, site.node, func)
-            data = _fix_data(site)
-            data.update(block_start=str(start), block_end=str(end))
-            yield self.finding(site.node, facts, fix_data=data,
-                               name=site.target.name, action=site.action,
-                               lock=site.target.lock)
+            data = _fix_data(site, facts)
+            if "unfixable" not in data:
+                start, end = block_span(check, site.node, func)
+                data.setdefault("block_start", str(start))
+                data.setdefault("block_end", str(end))
+            yield self.finding(_racy_statement(site, check, func), facts,
+                               fix_data=data, name=site.target.name,
+                               action=site.action, lock=data["lock"])
 
 
 RULES = (UnsynchronizedGlobalMutation, UnsynchronizedCheckThenAct)
