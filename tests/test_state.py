@@ -489,11 +489,17 @@ def test_nsa202_early_return_block_runs_from_check_to_store():
 
 
 def test_nsa201_fix_data_names_global_and_lock():
-    [found] = _findings("X = []\n\n\ndef f(v):\n    X.append(v)\n")
+    [found] = _findings("X = {}\n\n\ndef f(k):\n    X[k] = X.get(k, 0) + 1\n")
     assert found.fix_args == {"global": "X", "scope": "module",
                               "lock": "_X_LOCK"}
-    assert found.message.startswith("shared X append() without a lock")
+    assert found.message.startswith("shared X item stored without a lock")
     assert "CWE-362" in found.message
+
+
+def test_nsa201_lone_atomic_append_is_reported_but_not_auto_fixable():
+    [found] = _findings("X = []\n\n\ndef f(v):\n    X.append(v)\n")
+    assert found.message.startswith("shared X append() without a lock")
+    assert "would protect nothing" in found.fix_args["unfixable"]
 
 
 @pytest.mark.parametrize("field,value,source", [

@@ -247,12 +247,13 @@ class Concurrency:
         in own code they run) that may block; ``build`` is the lazy
         singleton's own build call, allowed unless it is known to
         block."""
-        calls = [node for stmt in statements for node in walk(stmt)
-                 if isinstance(node, ast.Call)]
+        # (call, whether it runs as part of the build)
+        calls = [(node, node is build) for stmt in statements
+                 for node in walk(stmt) if isinstance(node, ast.Call)]
         seen: set[str] = set()
         while calls:
-            call = calls.pop(0)
-            verdict = self._call_verdict(call, call is build)
+            call, building = calls.pop(0)
+            verdict = self._call_verdict(call, building)
             if verdict is None:
                 continue
             if isinstance(verdict, str):
@@ -265,7 +266,8 @@ class Concurrency:
             reason = _decorator_blocks(func)
             if reason:
                 return call, reason
-            calls.extend(node for node in walk(func)
+            # The build's own code may construct what it builds.
+            calls.extend((node, building) for node in walk(func)
                          if isinstance(node, ast.Call))
         return None
 
@@ -410,6 +412,8 @@ class Candidate:
     func: ast.AST
     build: ast.AST | None = None  # the lazy singleton's build call
     half_fix: str | None = None  # why locking this region alone is wrong
+    # one statement touching the global once: atomic under the GIL
+    atomic: bool = False
     # decisions
     lock_text: str = ""
     lock_key: str = ""
@@ -549,6 +553,9 @@ class _Round:
             for key, call in model.reachable(_calls_in(c, model)).items():
                 reached.setdefault(key, []).append((c, call))
         self._uncovered: dict[tuple, list] = {}
+        self.by_lock: dict[str, list[Candidate]] = {}
+        for c in active:
+            self.by_lock.setdefault(c.lock_key, []).append(c)
 
     def uncovered(self, c: Candidate) -> list:
         """Racing uses of c's global left outside every region of c's
@@ -611,6 +618,14 @@ def _decline_reason(c: Candidate, round_: _Round) -> str | None:
         return (f"{c.name} is also used without a lock at line(s) "
                 f"{_lines(racing)}; a lock here alone would protect "
                 "nothing: look at those lines")
+    if c.atomic and not c.existing and not any(
+            not o.atomic and o.name == c.name
+            for o in round_.by_lock.get(c.lock_key, ())):
+        return (f"line {c.site.lineno} is one atomic operation on "
+                f"{c.name} and no check-then-act or existing lock in the "
+                "module needs it to hold a lock: a new lock would protect "
+                "nothing (lock the readers that iterate it, if any, by "
+                "hand)")
     return None
 
 

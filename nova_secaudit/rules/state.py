@@ -389,6 +389,25 @@ def _half_fix(site: Site, statements: list, func) -> str | None:
             "by hand")
 
 
+def _is_atomic(site: Site) -> bool:
+    """One statement that names the global once and is not a
+    read-modify-write: a single dict/list operation, atomic under the
+    GIL (``X[k] = v``, ``X.append(v)``, ``del X[k]``, ``X = {}``)."""
+    node = site.node
+    if isinstance(node, ast.AugAssign):
+        return False
+    owner, _, attr = site.target.name.rpartition(".")
+    uses = 0
+    for inner in [node, *walk_local(node)]:
+        if isinstance(inner, ast.Name) and not owner and \
+                inner.id == site.target.name:
+            uses += 1
+        elif isinstance(inner, ast.Attribute) and owner and \
+                inner.attr == attr:
+            uses += 1
+    return uses == 1
+
+
 def lock_plan(facts) -> dict[int, Candidate]:
     """id(site node) -> its decided :class:`Candidate` (``facts.memo``).
     Every reported site of the module is decided together."""
@@ -404,7 +423,8 @@ def lock_plan(facts) -> dict[int, Candidate]:
             lock=site.target.lock, statements=statements, func=func,
             build=_build_call(site, statements),
             half_fix=None if check is None else
-            _half_fix(site, statements, func))
+            _half_fix(site, statements, func),
+            atomic=check is None and _is_atomic(site))
     plan_locks(list(candidates.values()), facts)
     return candidates
 
@@ -482,15 +502,19 @@ class UnsynchronizedGlobalMutation(_StateRule):
                "hold {lock}")
     fix = FixSafety.SAFE
     bad = (
+        Example("COUNTS = {}\n\n\n"
+                "def count(name):\n"
+                "    COUNTS[name] = COUNTS.get(name, 0) + 1\n",
+                name="read-modify-write-of-module-dict",
+                fixed="import threading\n\nCOUNTS = {}\n"
+                      "_COUNTS_LOCK = threading.Lock()\n\n\n"
+                      "def count(name):\n"
+                      "    with _COUNTS_LOCK:\n"
+                      "        COUNTS[name] = COUNTS.get(name, 0) + 1\n"),
         Example("CELLS = []\n\n\n"
                 "def register_cell(cell):\n"
                 "    CELLS.append(cell)\n",
-                name="append-to-module-list",
-                fixed="import threading\n\nCELLS = []\n"
-                      "_CELLS_LOCK = threading.Lock()\n\n\n"
-                      "def register_cell(cell):\n"
-                      "    with _CELLS_LOCK:\n"
-                      "        CELLS.append(cell)\n"),
+                name="append-to-module-list"),
         Example("_COUNT = 0\n\n\n"
                 "def bump():\n"
                 "    global _COUNT\n"
