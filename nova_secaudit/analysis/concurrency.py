@@ -54,7 +54,8 @@ WHOLE_READ_METHODS = frozenset({"keys", "values", "items", "copy", "index",
 PURE_MODULES = frozenset({"re", "collections", "copy", "itertools",
                           "functools", "operator", "string", "weakref",
                           "threading", "typing", "json", "os.path",
-                          "nova.i18n", "oslo_utils.strutils"})
+                          "nova.i18n", "oslo_utils.strutils",
+                          "oslo_utils.uuidutils", "oslo_utils.timeutils"})
 LOCK_FACTORY_NAMES = frozenset({"lock", "internal_lock", "external_lock",
                                 "synchronized", "synchronised"})
 DB_DECORATOR_TOKENS = frozenset({"reader", "writer", "remotable",
@@ -243,21 +244,21 @@ class Concurrency:
 
     # -- blocking calls -------------------------------------------------------
     def blocking_call(self, statements, build: ast.AST | None = None):
-        """(call, what it does) for the first call in ``statements`` (or
-        in own code they run) that may block; ``build`` is the lazy
+        """(call in ``statements``, the call that may block -- the same
+        or one in own code it runs --, what it does) for the first one; ``build`` is the lazy
         singleton's own build call, allowed unless it is known to
         block."""
-        # (call, whether it runs as part of the build)
-        calls = [(node, node is build) for stmt in statements
+        # (call, whether it runs as part of the build, the region's call)
+        calls = [(node, node is build, node) for stmt in statements
                  for node in walk(stmt) if isinstance(node, ast.Call)]
         seen: set[str] = set()
         while calls:
-            call, building = calls.pop(0)
+            call, building, outer = calls.pop(0)
             verdict = self._call_verdict(call, building)
             if verdict is None:
                 continue
             if isinstance(verdict, str):
-                return call, verdict
+                return outer, call, verdict
             key = verdict[0]
             if key in seen:
                 continue
@@ -265,9 +266,9 @@ class Concurrency:
             func = self.functions[key]
             reason = _decorator_blocks(func)
             if reason:
-                return call, reason
+                return outer, call, reason
             # The build's own code may construct what it builds.
-            calls.extend((node, building) for node in walk(func)
+            calls.extend((node, building, outer) for node in walk(func)
                          if isinstance(node, ast.Call))
         return None
 
@@ -278,10 +279,16 @@ class Concurrency:
             return (own,)
         func = call.func
         name = dotted_name(func) or ""
-        qualified = self.facts.qualified_name(func) or name
-        tokens = {t for part in qualified.split(".") + name.split(".")
-                  for t in name_tokens(part)}
-        tokens.update(qualified.split("."))
+        resolved = self.facts.qualified_name(func)
+        qualified = resolved or name
+        # What the call is: its own name, and the imported module it comes
+        # from (never a local receiver's name: ``_execute_log.append``).
+        path = qualified.split(".") if resolved and \
+            not resolved.startswith("builtins.") and \
+            not resolved.startswith(self.facts.imports.module_name + ".") \
+            else []
+        tokens = set(name_tokens(last_name(name))) | set(path) | {
+            t for part in path for t in name_tokens(part)}
         for kinds, why in BLOCKING_KINDS:
             if tokens & kinds:
                 return why
@@ -295,6 +302,7 @@ class Concurrency:
             return None if harmless else "calls code this module does not own"
         if isinstance(func, ast.Attribute):
             if func.attr in CONTAINER_METHODS or \
+                    func.attr.startswith("__") or func.attr == "mro" or \
                     logging_method(call, self.facts) or \
                     isinstance(func.value, ast.Constant) or \
                     qualified.rpartition(".")[0] in PURE_MODULES:
@@ -572,6 +580,11 @@ class _Round:
         return found
 
 
+def _callee_text(call: ast.Call) -> str:
+    text = ast.unparse(call.func)
+    return text if len(text) <= 40 else "..." + text[-37:]
+
+
 def _calls_in(c: Candidate, model: Concurrency) -> list:
     return [(n, model.callee(n)) for s in c.statements for n in walk(s)
             if isinstance(n, ast.Call)]
@@ -583,11 +596,14 @@ def _decline_reason(c: Candidate, round_: _Round) -> str | None:
         return c.half_fix
     blocking = model.blocking_call(c.statements, c.build)
     if blocking is not None:
-        call, why = blocking
-        text = ast.unparse(call.func)
+        outer, call, why = blocking
+        text = f"{_callee_text(call)}() (line {call.lineno})"
+        if outer is not call:
+            text = (f"{_callee_text(outer)}() (line {outer.lineno}) runs "
+                    + text + ", which")
         return (f"a lock held over lines {c.first}-{c.last} would be held "
-                f"while {text}() (line {call.lineno}) {why}; callers "
-                "would be serialised behind it")
+                f"while {text} {why}; callers would be serialised "
+                "behind it")
     own = model.function_key(c.site)
     # Self-deadlock: the region runs code that takes the same lock ...
     wrapped = round_.wrapped.get(c.lock_key, {})

@@ -208,9 +208,9 @@ class GuardWithLock(FindingCodemod):
         mine = [w for w in self.wraps if w.block == id(original)]
         if not mine:
             return updated
-        merged = self._merge(mine)
-        body = list(updated.body)
         lines = [self.start_of(s)[0] for s in original.body]
+        merged = self._merge(mine, lines)
+        body = list(updated.body)
         # Replace from the bottom so indexes stay valid.
         for wrap in sorted(merged, key=lambda w: w.first, reverse=True):
             if self._covered_by_outer(wrap):
@@ -244,10 +244,15 @@ class GuardWithLock(FindingCodemod):
                     self.first_user.get(lock, top), top)
         return updated.with_changes(body=body)
 
-    def _merge(self, wraps: list[Wrap]) -> list[Wrap]:
+    def _merge(self, wraps: list[Wrap], lines: list[int]) -> list[Wrap]:
+        """Overlapping wraps, and neighbouring wraps of the same lock (no
+        statement between them), become one ``with``."""
         merged: list[Wrap] = []
         for wrap in sorted(wraps, key=lambda w: (w.first, -w.last)):
-            if merged and wrap.first <= merged[-1].last:
+            if merged and (wrap.first <= merged[-1].last or (
+                    wrap.locks == merged[-1].locks and not any(
+                        merged[-1].last < line < wrap.first
+                        for line in lines))):
                 last = merged[-1]
                 last.last = max(last.last, wrap.last)
                 last.locks |= wrap.locks
