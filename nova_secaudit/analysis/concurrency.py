@@ -278,7 +278,7 @@ class Concurrency:
         if own is not None:
             return (own,)
         func = call.func
-        name = dotted_name(func) or ""
+        name = dotted_name(func) or getattr(func, "attr", "")
         resolved = self.facts.qualified_name(func)
         qualified = resolved or name
         # What the call is: its own name, and the imported module it comes

@@ -375,8 +375,9 @@ def _half_fix(site: Site, statements: list, func) -> str | None:
     the flag announces (nova/version.py): locking the check and the flag
     alone lets a second caller return before that work is done."""
     first, node = statements[0], site.node
-    if not (isinstance(first, ast.If) and first.body and
-            isinstance(first.body[-1], ast.Return) and
+    if not (isinstance(first, ast.If) and len(first.body) == 1 and
+            isinstance(first.body[0], ast.Return) and
+            not _contains(first, node) and
             isinstance(getattr(node, "value", None), ast.Constant)):
         return None
     later = [s for s in func.body if s.lineno > node.end_lineno]
