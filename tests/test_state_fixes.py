@@ -560,3 +560,24 @@ def test_lock_for_a_class_attribute_is_defined_before_the_class(tmp_path):
     driver = module.Driver()
     assert [driver.spawn("a"), driver.spawn("a")] == \
         ["rescheduled", "spawned"]
+
+
+def test_declined_fix_reason_reaches_json_and_sarif(tmp_path):
+    import json
+
+    from nova_secaudit.cli import main
+
+    path = tmp_path / "rpc_like.py"
+    path.write_text(textwrap.dedent(EXTRA_EXMODS).lstrip())
+    for fmt, key in (("json", "not_auto_fixable"), ("sarif", None)):
+        out = tmp_path / f"report.{fmt}"
+        main(["check", "--select", "NSA201", "--format", fmt,
+              "--output", str(out), str(path)])
+        document = json.loads(out.read_text())
+        if fmt == "json":
+            reasons = [f[key] for f in document["findings"]]
+        else:
+            reasons = [r["properties"]["notAutoFixable"]
+                       for r in document["runs"][0]["results"]]
+        assert len(reasons) == 2
+        assert all("without a lock at line(s) 14" in r for r in reasons)

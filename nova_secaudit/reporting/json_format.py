@@ -26,6 +26,9 @@ def finding_record(report, found, fingerprint) -> dict:
         "fix_safety": rule.fix.value if rule else "none",
         "fingerprint": fingerprint,
     }
+    reason = found.fix_args.get("unfixable")
+    if reason:  # why the codemod declines it, and where to look
+        record["not_auto_fixable"] = reason
     fix = proposed_fix(report, found)
     if fix is not None:
         record["fix"] = {"diff": fix.diff,

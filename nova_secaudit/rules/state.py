@@ -479,14 +479,25 @@ class UnsynchronizedGlobalMutation(_StateRule):
         (CWE-362, CWE-667). Rebinding a global mutable under ``global``
         drops what other threads just stored.
     Fix:
-        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global (and
-        ``import threading``) and wraps the statement in
-        ``with _<NAME>_LOCK:``. Safe for the statement itself; readers
-        elsewhere may still need the lock. Skipped across yield/await.
+        Wraps the statement in ``with <lock>:``, deciding with the module's
+        concurrency model (analysis/concurrency.py): the lock the module
+        already holds for that global, in the same form (``with
+        lockutils.lock('x'):``, a module lock), else a new
+        ``_<NAME>_LOCK = threading.Lock()`` defined after the global and
+        before the first class or function that holds it. Declined, with
+        the reason and the lines to look at, when the lock would deadlock
+        (the statement reaches code taking it, or runs under it), would be
+        held across blocking work, or would protect nothing: a lone atomic
+        operation (``X.append(v)``, ``X[k] = v``, ``X = {}``) with no
+        check-then-act or existing lock to join, or other unlocked writers
+        or iterating readers of the global. Safe. Skipped across
+        yield/await.
     Known limits:
         Not flagged: initialisation code (module top level, ``__main__``,
-        functions referenced only at import time, configured init
-        functions), ``setdefault`` (atomic), guarded code (``with`` a
+        functions whose every use is a call or decorator application at
+        module top level -- a function also named in a dispatch dict, a
+        ``Thread(target=...)``, a callback or a default argument runs
+        later and is flagged --, configured init functions), ``setdefault`` (atomic), guarded code (``with`` a
         lock-like name or primitive, ``@synchronized`` on the function or
         an enclosing one, acquire/try/finally-release). Only the container
         itself is tracked: ``CACHE[a][b] = v`` and objects stored in it
@@ -592,10 +603,20 @@ class UnsynchronizedCheckThenAct(_StateRule):
         the loser (executors, connections) leak (CWE-362, CWE-667). Nova's
         DEFAULT_EXECUTOR and load_cells() have this shape.
     Fix:
-        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global and wraps
-        the whole check-then-act block (lines ``block_start``-``block_end``
-        of the fix data) in ``with _<NAME>_LOCK:``. Safe: the block runs
-        as before, one thread at a time.
+        Wraps the whole check-then-act block (lines ``block_start``-
+        ``block_end`` of the fix data) in ``with <lock>:``, the lock chosen
+        as for NSA201 (the module's own lock for that global, in its form,
+        else a new ``_<NAME>_LOCK``); lazy flags set one after another in
+        one block share one lock and one ``with``. Safe: the block runs as
+        before, one thread at a time. Declined, with reason and lines,
+        when the block (or own code it calls) may block -- database, RPC,
+        network, subprocess, sleep, fork/launch, waits, any call into code
+        the module does not own except the lazy singleton's build --, when
+        the lock would deadlock, when other writers or iterating readers
+        stay unlocked, when the global is guarded per item
+        (``synchronized(<uuid>)``) or by a decorator, and for a flag set
+        before the work it announces (``if loaded: return`` ...
+        ``loaded = True`` ... work: nova/version.py).
     Known limits:
         A check is a read of the same global in an if/while/ternary/assert
         test, a ``.get()`` lookup, or a subscript read in a try whose
@@ -605,7 +626,11 @@ class UnsynchronizedCheckThenAct(_StateRule):
         change. Guarded and initialisation code are not flagged (as
         NSA201), nor a lazy import (``X = importutils.import_module(...)``
         under ``if X is None``): the import system returns the same module
-        object to every racer.
+        object to every racer. A rebinding after a call on the global
+        (``if X: X.clear()`` ... ``X = None``) is reported at that call,
+        where the race is. Blocking is judged from names (the callee and
+        its imported module, decorators such as ``@*.reader``), so a
+        harmless call of code the module does not own also declines.
     """
 
     code = "NSA202"
