@@ -278,6 +278,9 @@ class Concurrency:
         if own is not None:
             return (own,)
         func = call.func
+        if isinstance(func, ast.Attribute) and \
+                isinstance(func.value, ast.Constant):
+            return None  # ``', '.join(names)``: a str method
         name = dotted_name(func) or getattr(func, "attr", "")
         resolved = self.facts.qualified_name(func)
         qualified = resolved or name
@@ -304,7 +307,6 @@ class Concurrency:
             if func.attr in CONTAINER_METHODS or \
                     func.attr.startswith("__") or func.attr == "mro" or \
                     logging_method(call, self.facts) or \
-                    isinstance(func.value, ast.Constant) or \
                     qualified.rpartition(".")[0] in PURE_MODULES:
                 return None
             if isinstance(func.value, ast.Call) and \
