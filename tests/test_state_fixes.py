@@ -581,3 +581,63 @@ def test_declined_fix_reason_reaches_json_and_sarif(tmp_path):
                        for r in document["runs"][0]["results"]]
         assert len(reasons) == 2
         assert all("without a lock at line(s) 14" in r for r in reasons)
+
+
+@pytest.fixture()
+def fake_nova_utils(monkeypatch):
+    """``nova.utils.synchronized(name)`` with one real lock per name."""
+    import functools
+
+    locks: dict[str, threading.Lock] = {}
+
+    def synchronized(name):
+        def wrap(func):
+            @functools.wraps(func)
+            def locked(*args, **kwargs):
+                with locks.setdefault(name, threading.Lock()):
+                    return func(*args, **kwargs)
+            return locked
+        return wrap
+
+    nova = types.ModuleType("nova")
+    utils = types.ModuleType("nova.utils")
+    utils.synchronized = synchronized
+    nova.utils = utils
+    monkeypatch.setitem(sys.modules, "nova", nova)
+    monkeypatch.setitem(sys.modules, "nova.utils", utils)
+    return locks
+
+
+def test_synchronized_name_guarding_the_global_is_reused_as_decorator(
+        tmp_path, fake_nova_utils):
+    text, declined, fixed = fix(tmp_path, """
+        from nova import utils
+
+        _HOSTS = {}
+
+
+        @utils.synchronized('hosts')
+        def add_host(name):
+            _HOSTS[name] = _HOSTS.get(name, 0) + 1
+
+
+        class Tracker(object):
+            @staticmethod
+            def forget(name):
+                if name in _HOSTS:
+                    del _HOSTS[name]
+        """)
+    assert fixed == {"NSA202": 1} and not declined
+    assert "    @staticmethod\n    @utils.synchronized('hosts')\n" \
+        "    def forget(name):\n" in text
+    module, _ = load(text)
+    module.add_host("a")
+    fake_nova_utils["hosts"].acquire()
+    thread = threading.Thread(target=module.Tracker.forget, args=("a",),
+                              daemon=True)
+    thread.start()
+    thread.join(0.2)
+    assert thread.is_alive()  # waits for the same named lock
+    fake_nova_utils["hosts"].release()
+    thread.join(WAIT)
+    assert not thread.is_alive() and module._HOSTS == {}

@@ -428,6 +428,7 @@ class Candidate:
     lock_text: str = ""
     lock_key: str = ""
     existing: bool = False
+    decorate: bool = False  # decorate the function with ``lock_text``
     reason: str | None = None
     group: list = field(default_factory=list)
 
@@ -462,7 +463,8 @@ def _guards(name: str, kind: str, model: Concurrency) -> dict[str, Lock]:
     return guards
 
 
-def _choose_lock(candidate: Candidate, guards: dict[str, Lock]) -> None:
+def _choose_lock(candidate: Candidate, guards: dict[str, Lock],
+                 model: Concurrency) -> None:
     per_item = [lock for lock in guards.values() if lock.per_item]
     if per_item:
         lock = per_item[0]
@@ -476,14 +478,19 @@ def _choose_lock(candidate: Candidate, guards: dict[str, Lock]) -> None:
                             "); fix by hand")
     elif guards:
         lock = next(iter(guards.values()))
-        if lock.form != "with":
+        func = candidate.func
+        if lock.form == "decorator" and id(func) in model.key_of:
+            # The same form: the whole function under the same decorator.
+            candidate.statements = list(func.body)
+            candidate.decorate = True
+        elif lock.form != "with":
             candidate.reason = (f"{candidate.name} is guarded by "
                                 f"{'@' if lock.form == 'decorator' else ''}"
                                 f"{lock.text} (line {lock.line}); hold the "
                                 "same lock here by hand")
-        else:
-            candidate.lock_text, candidate.lock_key = lock.text, lock.key
-            candidate.existing = True
+            return
+        candidate.lock_text, candidate.lock_key = lock.text, lock.key
+        candidate.existing = True
     else:
         candidate.lock_text = candidate.lock
         candidate.lock_key = "new:" + candidate.lock
@@ -662,7 +669,7 @@ def plan_locks(candidates: list[Candidate], facts) -> None:
         key = (c.name, c.kind)
         if key not in guards:
             guards[key] = _guards(c.name, c.kind, model)
-        _choose_lock(c, guards[key])
+        _choose_lock(c, guards[key], model)
     _group_flags(candidates)
     active = [c for c in candidates if c.reason is None]
     while active:

@@ -160,7 +160,7 @@ class GuardWithLock(FindingCodemod):
         spans = [(self.start_of(s)[0], self.end_of(s)[0], s)
                  for s in node.body]
         for target in self.targets.all:
-            if target in self._handled:
+            if target in self._handled or "decorate_line" in target.args:
                 continue
             previous = self.assigned.get(target)
             if "block_start" in target.args and previous is not None:
@@ -194,6 +194,22 @@ class GuardWithLock(FindingCodemod):
 
     def end_pos(self, stmt) -> tuple[int, int]:
         return self.end_of(stmt)
+
+    # -- the module's synchronized decorator, reused ------------------------
+    def leave_FunctionDef(self, original: cst.FunctionDef,
+                          updated: cst.FunctionDef):
+        line = str(self.start_of(original.name)[0])
+        mine = [t for t in self.targets_inside(original)
+                if t.args.get("decorate_line") == line]
+        if not mine:
+            return updated
+        # Innermost, so the lock is held exactly while the body runs
+        # (under @staticmethod/@classmethod, like the module's own uses).
+        decorator = cst.Decorator(cst.parse_expression(mine[0].args["lock"]))
+        for target in mine:
+            self.applied(target)
+        return updated.with_changes(
+            decorators=[*updated.decorators, decorator])
 
     # -- phase 2 (bottom-up): wrap ------------------------------------------
     def leave_SimpleStatementSuite(self, original, updated):

@@ -442,6 +442,8 @@ def _fix_data(site: Site, facts) -> dict[str, str]:
     data["lock"] = decided.lock_text
     if decided.existing:
         data["lock_exists"] = "yes"
+    if decided.decorate:
+        data["decorate_line"] = str(decided.func.lineno)
     if decided.group or len(decided.statements) > 1 or \
             decided.statements[0] is not site.node:
         data.update(block_start=str(decided.first),
