@@ -570,9 +570,9 @@ class _Round:
             for key, call in model.reachable(_calls_in(c, model)).items():
                 reached.setdefault(key, []).append((c, call))
         self._uncovered: dict[tuple, list] = {}
-        self.by_lock: dict[str, list[Candidate]] = {}
-        for c in active:
-            self.by_lock.setdefault(c.lock_key, []).append(c)
+        # (lock key, global) with a check-then-act or read-modify-write
+        self.compound = {(c.lock_key, c.name) for c in active
+                         if not c.atomic}
 
     def uncovered(self, c: Candidate) -> list:
         """Racing uses of c's global left outside every region of c's
@@ -643,9 +643,8 @@ def _decline_reason(c: Candidate, round_: _Round) -> str | None:
         return (f"{c.name} is also used without a lock at line(s) "
                 f"{_lines(racing)}; a lock here alone would protect "
                 "nothing: look at those lines")
-    if c.atomic and not c.existing and not any(
-            not o.atomic and o.name == c.name
-            for o in round_.by_lock.get(c.lock_key, ())):
+    if c.atomic and not c.existing and \
+            (c.lock_key, c.name) not in round_.compound:
         return (f"line {c.site.lineno} is one atomic operation on "
                 f"{c.name} and no check-then-act or existing lock in the "
                 "module needs it to hold a lock: a new lock would protect "
