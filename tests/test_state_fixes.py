@@ -641,3 +641,21 @@ def test_synchronized_name_guarding_the_global_is_reused_as_decorator(
     fake_nova_utils["hosts"].release()
     thread.join(WAIT)
     assert not thread.is_alive() and module._HOSTS == {}
+
+
+def test_recursive_check_then_act_is_declined_and_still_runs(tmp_path):
+    text, declined, fixed = fix(tmp_path, """
+        DEPTHS = {}
+
+
+        def depth(node, parents):
+            if node not in DEPTHS:
+                parent = parents.get(node)
+                DEPTHS[node] = 0 if parent is None else \\
+                    depth(parent, parents) + 1
+            return DEPTHS[node]
+        """)
+    assert not fixed and "runs depth() again" in declined[7]
+    module, _ = load(text)
+    assert finishes(module.depth, "c", {"c": "b", "b": "a"})
+    assert module.DEPTHS == {"a": 0, "b": 1, "c": 2}

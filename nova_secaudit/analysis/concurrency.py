@@ -621,6 +621,10 @@ def _decline_reason(c: Candidate, round_: _Round) -> str | None:
             return (f"line {call.lineno} calls {key}(), which takes "
                     f"{c.lock_text} itself: holding it here would "
                     "deadlock")
+        if key == own:
+            return (f"line {call.lineno} runs {key}() again while "
+                    f"{c.lock_text} would be held: a non-reentrant lock "
+                    "would deadlock")
         others = [o for o in wrapped.get(key, ()) if o is not c]
         if others:
             return (f"line {call.lineno} calls {key}(), which would take "
