@@ -375,7 +375,7 @@ POLICY = """
 
 
 def test_reset_reuses_the_lockutils_lock_init_holds(tmp_path,
-                                                     fake_lockutils):
+                                                    fake_lockutils):
     text, declined, fixed = fix(tmp_path, POLICY)
     assert fixed == {"NSA202": 1} and not declined
     assert "    with lockutils.lock('nova-policy-init'):\n" \

@@ -12,8 +12,9 @@ top level and class bodies, ``if __name__ == "__main__":`` blocks, functions
 whose every use is a call or a decorator application at module top level
 (import-time registration; any other reference -- a dispatch dict,
 ``Thread(target=f)``, a callback, a default argument -- lets it run
-later), registration decorators used from other modules (see :func:`is_registration_decorator`), class-definition
-hooks, and configured init-function names.
+later), registration decorators used from other modules (see
+:func:`is_registration_decorator`), class-definition hooks, and configured
+init-function names.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
-from nova_secaudit.analysis.concurrency import (
-    MUTATING_METHODS, Candidate, plan_locks)
+from nova_secaudit.analysis.concurrency import MUTATING_METHODS
+from nova_secaudit.analysis.locking import Candidate, plan_locks
 from nova_secaudit.analysis.functions import target_elements, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
@@ -499,9 +499,10 @@ class UnsynchronizedGlobalMutation(_StateRule):
         functions whose every use is a call or decorator application at
         module top level -- a function also named in a dispatch dict, a
         ``Thread(target=...)``, a callback or a default argument runs
-        later and is flagged --, configured init functions), ``setdefault`` (atomic), guarded code (``with`` a
-        lock-like name or primitive, ``@synchronized`` on the function or
-        an enclosing one, acquire/try/finally-release). Only the container
+        later and is flagged --, configured init functions),
+        ``setdefault`` (atomic), guarded code (``with`` a lock-like name or
+        primitive, ``@synchronized`` on the function or an enclosing one,
+        acquire/try/finally-release). Only the container
         itself is tracked: ``CACHE[a][b] = v`` and objects stored in it
         are not, nor state reached through another module's attribute. A
         mutating call is seen when it is its statement's own call
