@@ -270,6 +270,7 @@ def test_one_lockutils_name_is_one_lock_in_every_form():
     ("LOG.warning('x')", None),
     ("len(names)", None),
     ("copy.deepcopy(names)", None),
+    ("raise objects.ServiceNotFound(service_id=1)", None),
 ])
 def test_blocking_calls_and_why(call, why):
     import textwrap

@@ -282,6 +282,8 @@ class Concurrency:
         if isinstance(func, ast.Attribute) and \
                 isinstance(func.value, ast.Constant):
             return None  # ``', '.join(names)``: a str method
+        if _in_raise(call):
+            return None  # an exception built to be raised
         name = dotted_name(func) or getattr(func, "attr", "")
         resolved = self.facts.qualified_name(func)
         qualified = resolved or name
@@ -298,7 +300,7 @@ class Concurrency:
                 return why
         if name == "open":
             return "does file I/O"
-        if is_build or _in_raise(call):
+        if is_build:
             return None
         if isinstance(func, ast.Name):
             harmless = func.id in self.classes or func.id == "_" or (
