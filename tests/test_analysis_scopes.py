@@ -118,6 +118,28 @@ INIT = [
      "def add(v):\n    X.append(v)  # here\n", False),
     ("mentioned-in-a-comment-only", "X = []\n# add() is called by rpc\n"
      "def add(v):\n    X.append(v)  # here\n", False),
+    # RULES.md: every use must be a call or a decorator application at
+    # module top level; any other reference lets the function run later.
+    ("called-at-top-and-in-dispatch-dict", "X = []\ndef add(v):\n"
+     "    X.append(v)  # here\nadd(1)\nHANDLERS = {'add': add}\n", False),
+    ("called-at-top-and-thread-target", "import threading\nX = []\n"
+     "def add(v=1):\n    X.append(v)  # here\nadd()\n"
+     "threading.Thread(target=add).start()\n", False),
+    ("called-at-top-and-callback", "import atexit\nX = []\n"
+     "def add(v=1):\n    X.append(v)  # here\nadd()\n"
+     "atexit.register(add)\n", False),
+    ("called-at-top-and-default-argument", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nadd()\ndef run(hook=add):\n    hook()\n",
+     False),
+    ("called-at-top-and-in-lambda", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nadd()\nLATER = lambda: add()\n", False),
+    ("called-in-class-body-and-top-level-if", "X = []\ndef add(v=1):\n"
+     "    X.append(v)  # here\nclass A:\n    add()\n"
+     "if X is not None:\n    add(2)\n", True),
+    ("decorator-applied-to-method-at-import", "R = {}\ndef reg(name):\n"
+     "    def deco(f):\n        R[name] = f  # here\n        return f\n"
+     "    return deco\nclass A:\n    @reg('x')\n    def g(self):\n"
+     "        pass\n", True),
 ]
 
 
@@ -193,3 +215,90 @@ def test_class_mutable_through_self_only_when_never_assigned():
     own = next(n for n in walk(facts.tree) if isinstance(n, ast.Assign)
                and n.lineno == stmt.lineno + 1)
     assert shared_container(own.targets[0].value, facts, at=own) is None
+
+
+# -- the concurrency model (analysis/concurrency.py) ------------------------
+def _model(source: str):
+    from nova_secaudit.analysis.concurrency import concurrency
+
+    facts = facts_of(source)
+    return facts, facts.memo(concurrency)
+
+
+def test_call_graph_follows_names_self_cls_and_class_methods():
+    facts, model = _model(
+        "def helper():\n    pass\n\n"
+        "class A:\n"
+        "    def run(self):\n        self.step()\n        helper()\n"
+        "    def step(self):\n        A.build()\n"
+        "    @classmethod\n    def build(cls):\n        cls.done()\n"
+        "    @classmethod\n    def done(cls):\n        len([])\n")
+    edges = {key: sorted(c for _, c in model.calls(key) if c)
+             for key in model.functions}
+    assert edges == {"helper": [], "A.run": ["A.step", "helper"],
+                     "A.step": ["A.build"], "A.build": ["A.done"],
+                     "A.done": []}
+    assert sorted(model.reachable(model.calls("A.run"))) == \
+        ["A.build", "A.done", "A.step", "helper"]
+
+
+def test_one_lockutils_name_is_one_lock_in_every_form():
+    facts, model = _model(
+        "import threading\n"
+        "from oslo_concurrency import lockutils\n"
+        "from nova import utils\n"
+        "_GUARD = threading.Lock()\n\n"
+        "def a():\n    with lockutils.lock('cells'):\n        pass\n\n"
+        "@utils.synchronized('cells')\ndef b():\n    pass\n\n"
+        "def c():\n    _GUARD.acquire()\n    try:\n        pass\n"
+        "    finally:\n        _GUARD.release()\n")
+    assert model.takes("a") == model.takes("b") == {"named:cells"}
+    assert model.takes("c") == {"expr:_GUARD"}
+
+
+@pytest.mark.parametrize("call,why", [
+    ("objects.Service.get_by_id(ctxt, 1)", "queries the database"),
+    ("time.sleep(1)", "sleeps"),
+    ("os.fork()", "forks or runs a process"),
+    ("fut.result()", "waits for other work"),
+    ("open('/etc/hosts')", "does file I/O"),
+    ("unknown_module.thing()", "calls code this module does not own"),
+    ("db_read()", "queries the database (@api_db_api.context_manager"
+                  ".reader)"),
+    ("_EXECUTE_LOG.append(1)", None),  # a receiver's name is not a kind
+    ("', '.join(names)", None),
+    ("LOG.warning('x')", None),
+    ("len(names)", None),
+    ("copy.deepcopy(names)", None),
+    ("raise objects.ServiceNotFound(service_id=1)", None),
+])
+def test_blocking_calls_and_why(call, why):
+    import textwrap
+
+    source = textwrap.dedent(f"""
+        import copy
+        import os
+        import time
+
+        from oslo_log import log as logging
+
+        from nova import objects
+        from nova.db.api import api as api_db_api
+        import unknown_module
+
+        LOG = logging.getLogger(__name__)
+        _EXECUTE_LOG = []
+
+
+        @api_db_api.context_manager.reader
+        def db_read():
+            pass
+
+
+        def region(ctxt, fut, names):
+            {call}
+        """)
+    facts, model = _model(source)
+    body = model.functions["region"].body
+    found = model.blocking_call(body)
+    assert (found[2] if found else None) == why

@@ -310,22 +310,35 @@ CASES = [
             return [f.result() for f in done]
         """),
     # -- NSA201 / NSA202 ---------------------------------------------------
-    Case("NSA201-append-gets-lock-and-import", """
+    Case("NSA201-read-modify-write-gets-lock-and-import", """
+        COUNTS = {}
+
+
+        def count(name):
+            COUNTS[name] = COUNTS.get(name, 0) + 1
+        """, """
+        import threading
+
+        COUNTS = {}
+        _COUNTS_LOCK = threading.Lock()
+
+
+        def count(name):
+            with _COUNTS_LOCK:
+                COUNTS[name] = COUNTS.get(name, 0) + 1
+        """),
+    Case("NSA201-lone-atomic-append-is-declined", """
         CELLS = []
 
 
         def register_cell(cell):
             CELLS.append(cell)
         """, """
-        import threading
-
         CELLS = []
-        _CELLS_LOCK = threading.Lock()
 
 
         def register_cell(cell):
-            with _CELLS_LOCK:
-                CELLS.append(cell)
+            CELLS.append(cell)
         """),
     Case("NSA202-lazy-singleton-whole-block", """
         import futurist
@@ -414,7 +427,7 @@ CASES = [
 
 
         def forget(host):
-            del HOSTS[host]
+            HOSTS[host] -= 1
         """, """
         import threading
 
@@ -424,7 +437,7 @@ CASES = [
 
         def forget(host):
             with _LOCK:
-                del HOSTS[host]
+                HOSTS[host] -= 1
         """, reuse_lock="_LOCK"),
     Case("NSA201-yield-inside-is-skipped", """
         ITEMS = []
@@ -607,14 +620,14 @@ def test_NSA201_changes_in_if_and_else_branches_both_wrapped():
         def cleanup(classes):
             for c in classes:
                 if c == 'files':
-                    _DB[c] = []
+                    _DB[c] += 1
                 else:
-                    _DB[c] = {}
+                    _DB[c] -= 1
         """)
     after, fixed = run_commands(before)
     assert fixed == {"NSA201": 2}
-    assert "            with _DB_LOCK:\n                _DB[c] = []\n" in after
-    assert "            with _DB_LOCK:\n                _DB[c] = {}\n" in after
+    assert "            with _DB_LOCK:\n                _DB[c] += 1\n" in after
+    assert "            with _DB_LOCK:\n                _DB[c] -= 1\n" in after
     assert not findings(after, {"NSA201"})
 
 
@@ -639,7 +652,7 @@ def test_with_block_refits_a_call_that_would_pass_79_columns():
 
         def get_session(name, loader):
             if name not in SESSIONS:
-                SESSIONS[name] = loader.load_session_from_conf_options(name, config)
+                SESSIONS[name] = loader.build_config_from_conf_options(name, config)
             return SESSIONS[name]
         """)
     after, fixed = run_commands(before)
@@ -647,7 +660,7 @@ def test_with_block_refits_a_call_that_would_pass_79_columns():
     assert (
         "    with _SESSIONS_LOCK:\n"
         "        if name not in SESSIONS:\n"
-        "            SESSIONS[name] = loader.load_session_from_conf_options(name,\n"
+        "            SESSIONS[name] = loader.build_config_from_conf_options(name,\n"
         "                                                                   config)\n"
         ) in after
     assert new_style_errors(before, after) == {}

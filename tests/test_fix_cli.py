@@ -25,11 +25,11 @@ UNBOUNDED = textwrap.dedent("""\
         return futurist.ThreadPoolExecutor()
     """)
 CELLS = textwrap.dedent("""\
-    CELLS = []
+    CELLS = {}
 
 
     def register_cell(cell):
-        CELLS.append(cell)
+        CELLS[cell] = CELLS.get(cell, 0) + 1
     """)
 LEAKY = textwrap.dedent("""\
     from nova import exception

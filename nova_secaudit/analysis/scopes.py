@@ -9,16 +9,17 @@ a lock acquired before it (``L.acquire(); try: ... finally: L.release()``).
 
 Initialisation code runs once, at import time, before threads exist: module
 top level and class bodies, ``if __name__ == "__main__":`` blocks, functions
-referenced only from module top level (called there or applied there as
-decorators: import-time registration), registration decorators used from
-other modules (see :func:`is_registration_decorator`), class-definition
-hooks, and configured init-function names.
+whose every use is a call or a decorator application at module top level
+(import-time registration; any other reference -- a dispatch dict,
+``Thread(target=f)``, a callback, a default argument -- lets it run
+later), registration decorators used from other modules (see
+:func:`is_registration_decorator`), class-definition hooks, and configured
+init-function names.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 
 from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
 from nova_secaudit.analysis.imports import dotted_name
@@ -148,28 +149,35 @@ def _acquired_before(try_node: ast.AST, names: set[str]) -> bool:
     return False
 
 
-def is_guarded(node: ast.AST, facts) -> bool:
-    """Whether ``node`` runs while a lock is held (see module docstring)."""
+def held_locks(node: ast.AST, facts):
+    """What holds a lock around ``node``, innermost first: ``("with",
+    expr)`` for a ``with`` item, ``("decorator", decorator)`` for a
+    synchronized def around it, ``("acquire", receiver)`` for an
+    acquire/try/finally-release (RULES.md's three guarded forms)."""
     settings = facts.settings
     child = node
     for parent in ancestors(node):
         if isinstance(parent, (ast.With, ast.AsyncWith)):
-            if child not in parent.items and any(
-                    is_lock_expression(item.context_expr, facts)
-                    for item in parent.items):
-                return True
+            if child not in parent.items:
+                for item in parent.items:
+                    if is_lock_expression(item.context_expr, facts):
+                        yield "with", item.context_expr
         elif isinstance(parent, ast.Try):
             released = _releases_in_finally(parent, node)
             if released and _acquired_before(parent, released):
-                return True
+                yield "acquire", sorted(released)[0]
         elif isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(is_synchronized_decorator(d, settings)
-                   for d in parent.decorator_list):
-                return True
+            for decorator in parent.decorator_list:
+                if is_synchronized_decorator(decorator, settings):
+                    yield "decorator", decorator
         elif isinstance(parent, (ast.ClassDef, ast.Module)):
-            return False
+            return
         child = parent
-    return False
+
+
+def is_guarded(node: ast.AST, facts) -> bool:
+    """Whether ``node`` runs while a lock is held (see module docstring)."""
+    return next(held_locks(node, facts), None) is not None
 
 
 def _is_main_guard(stmt: ast.AST) -> bool:
@@ -182,27 +190,35 @@ def _is_main_guard(stmt: ast.AST) -> bool:
 
 
 def _import_time_functions(facts) -> frozenset[str]:
-    """Top-level functions referenced only from module-level code.
+    """Top-level functions whose every use runs at import time.
 
-    A function used as a decorator of a module-level def/class, or called
-    at module top level, and never mentioned inside any function body,
-    only ever runs at import time. (One walk of the module, tracking
-    whether it is inside a function body; asked only when a candidate
-    finding sits in a top-level function.)
+    RULES.md: every use of the function in the module is a call or a
+    decorator application at module top level (class bodies and top-level
+    ``if``/``try`` blocks included). Any other reference -- inside a
+    function body or a lambda, in a dispatch dict, as ``Thread(target=f)``
+    or a callback, as a default argument -- means it may run later, from
+    a request thread. One walk of the module collects every reference to
+    every top-level function, so the cost is linear in the module.
     """
     tree = facts.tree
     top = {stmt.name for stmt in getattr(tree, "body", ())
            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if not top:
         return frozenset()
-    at_module, elsewhere = set(), set()
+    at_import, later = set(), set()
     stack = [(child, False) for child in ast.iter_child_nodes(tree)]
     pop, push = stack.pop, stack.append
     while stack:
         node, inside = pop()
         if isinstance(node, ast.Name):
             if node.id in top and isinstance(node.ctx, ast.Load):
-                (elsewhere if inside else at_module).add(node.id)
+                later.add(node.id)  # not a call or a decorator: a value
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in top:
+                (later if inside else at_import).add(node.func.id)
+            for child in node.args + node.keywords:
+                push((child, inside))
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
                              ast.Lambda)):
@@ -213,14 +229,26 @@ def _import_time_functions(facts) -> frozenset[str]:
             if isinstance(node, ast.Lambda):
                 push((node.body, True))
                 continue
-            for decorator in node.decorator_list:
-                push((decorator, inside))
             for stmt in node.body:
                 push((stmt, True))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef)):
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Name) and decorator.id in top:
+                    (later if inside else at_import).add(decorator.id)
+                else:
+                    push((decorator, inside))
+            if isinstance(node, ast.ClassDef):
+                for child in node.bases + node.keywords + node.body:
+                    push((child, inside))
+            else:
+                returns = node.returns
+                if returns is not None:
+                    push((returns, inside))
             continue
         for child in ast.iter_child_nodes(node):
             push((child, inside))
-    return frozenset(at_module - elsewhere)
+    return frozenset(at_import - later)
 
 
 REGISTRATION_TOKENS = frozenset({"register", "registry", "registered"})
@@ -281,41 +309,6 @@ def body_ranges(facts) -> list[tuple[int, int]]:
             for func in facts.nodes(node_type)]
 
 
-def _runs_only_at_import(name: str, facts) -> bool:
-    """Whether top-level function ``name`` is referenced only outside
-    function bodies. Reads the source text when it is known (references on
-    the lines of a def's body count as "elsewhere"; comments and quoted
-    names are ignored), else walks the tree once."""
-    if facts.source is None:
-        return name in facts.memo(_import_time_functions)
-    cache = facts.memo(_init_verdicts)
-    if name in cache:
-        return cache[name]
-    # not inside a quoted name (``__all__ = ['load']``) or an attribute
-    pattern = re.compile(r"(?<![\w.'\"])%s\b(?!['\"])" % re.escape(name))
-    # Lines that define ``name`` (anywhere: also under a top-level ``if``)
-    # are not references to it.
-    definition = {f.lineno for kind in (ast.FunctionDef, ast.AsyncFunctionDef)
-                  for f in facts.nodes(kind) if f.name == name}
-    ranges = facts.memo(body_ranges)
-    at_module = elsewhere = False
-    for number, line in enumerate(facts.lines, 1):
-        if name not in line or number in definition:
-            continue
-        if not pattern.search(line.split("#", 1)[0]):
-            continue
-        if any(first <= number <= last for first, last in ranges):
-            elsewhere = True
-            break
-        at_module = True
-    verdict = cache[name] = at_module and not elsewhere
-    return verdict
-
-
-def _init_verdicts(facts) -> dict[str, bool]:
-    return {}
-
-
 def is_init_code(node: ast.AST, facts) -> bool:
     """Whether ``node`` only runs while the module is being imported (or as
     the program's ``__main__``), before any request thread exists."""
@@ -339,4 +332,4 @@ def is_init_code(node: ast.AST, facts) -> bool:
     if not isinstance(holder, ast.Module):
         return False
     return is_registration_decorator(outer, class_level=False) or \
-        _runs_only_at_import(outer.name, facts)
+        outer.name in facts.memo(_import_time_functions)

@@ -23,6 +23,7 @@ Run under libcst's runner::
 from __future__ import annotations
 
 import argparse
+import bisect
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -144,6 +145,9 @@ class GuardWithLock(FindingCodemod):
         self.wraps: list[Wrap] = []
         self.assigned: dict[Target, Wrap] = {}
         self.used_locks: dict[str, str] = {}  # lock -> global it guards
+        # lock -> index of the first top-level statement that holds it
+        self.first_user: dict[str, int] = {}
+        self.top_starts = [self.start_of(stmt)[0] for stmt in tree.body]
         # Every block is assigned before any is wrapped, so a wrap knows
         # all the wraps of enclosing blocks when it is applied.
         tree.visit(_Assigner(self))
@@ -156,13 +160,13 @@ class GuardWithLock(FindingCodemod):
         spans = [(self.start_of(s)[0], self.end_of(s)[0], s)
                  for s in node.body]
         for target in self.targets.all:
-            if target in self._handled:
+            if target in self._handled or "decorate_line" in target.args:
                 continue
             previous = self.assigned.get(target)
-            if target.code == "NSA202" and previous is not None:
+            if "block_start" in target.args and previous is not None:
                 continue  # the first block with the check's line is it
             first = last = None
-            if target.code == "NSA202":
+            if "block_start" in target.args:
                 start = int(target.args["block_start"])
                 end = int(target.args["block_end"])
                 inside = [(a, b) for a, b, _ in spans
@@ -184,8 +188,28 @@ class GuardWithLock(FindingCodemod):
             self.wraps.append(wrap)
             self.assigned[target] = wrap
 
+    def top_index(self, line: int) -> int:
+        """Index of the top-level statement holding ``line``."""
+        return bisect.bisect_right(self.top_starts, line) - 1
+
     def end_pos(self, stmt) -> tuple[int, int]:
         return self.end_of(stmt)
+
+    # -- the module's synchronized decorator, reused ------------------------
+    def leave_FunctionDef(self, original: cst.FunctionDef,
+                          updated: cst.FunctionDef):
+        line = str(self.start_of(original.name)[0])
+        mine = [t for t in self.targets_inside(original)
+                if t.args.get("decorate_line") == line]
+        if not mine:
+            return updated
+        # Innermost, so the lock is held exactly while the body runs
+        # (under @staticmethod/@classmethod, like the module's own uses).
+        decorator = cst.Decorator(cst.parse_expression(mine[0].args["lock"]))
+        for target in mine:
+            self.applied(target)
+        return updated.with_changes(
+            decorators=[*updated.decorators, decorator])
 
     # -- phase 2 (bottom-up): wrap ------------------------------------------
     def leave_SimpleStatementSuite(self, original, updated):
@@ -200,9 +224,9 @@ class GuardWithLock(FindingCodemod):
         mine = [w for w in self.wraps if w.block == id(original)]
         if not mine:
             return updated
-        merged = self._merge(mine)
-        body = list(updated.body)
         lines = [self.start_of(s)[0] for s in original.body]
+        merged = self._merge(mine, lines)
+        body = list(updated.body)
         # Replace from the bottom so indexes stay valid.
         for wrap in sorted(merged, key=lambda w: w.first, reverse=True):
             if self._covered_by_outer(wrap):
@@ -225,16 +249,26 @@ class GuardWithLock(FindingCodemod):
                                       "pass 79 columns; wrap it by hand")
                 continue
             body[indexes[0]:indexes[-1] + 1] = [self._with(wrap, refitted)]
+            top = self.top_index(wrap.first)
             for target in wrap.targets:
                 self.applied(target)
-                self.used_locks.setdefault(self.lock_for(target),
-                                           target.args["global"])
+                if target.args.get("lock_exists") and not self.reuse:
+                    continue  # the module's own lock, already defined
+                lock = self.lock_for(target)
+                self.used_locks.setdefault(lock, target.args["global"])
+                self.first_user[lock] = min(
+                    self.first_user.get(lock, top), top)
         return updated.with_changes(body=body)
 
-    def _merge(self, wraps: list[Wrap]) -> list[Wrap]:
+    def _merge(self, wraps: list[Wrap], lines: list[int]) -> list[Wrap]:
+        """Overlapping wraps, and neighbouring wraps of the same lock (no
+        statement between them), become one ``with``."""
         merged: list[Wrap] = []
         for wrap in sorted(wraps, key=lambda w: (w.first, -w.last)):
-            if merged and wrap.first <= merged[-1].last:
+            if merged and (wrap.first <= merged[-1].last or (
+                    wrap.locks == merged[-1].locks and not any(
+                        merged[-1].last < line < wrap.first
+                        for line in lines))):
                 last = merged[-1]
                 last.last = max(last.last, wrap.last)
                 last.locks |= wrap.locks
@@ -258,7 +292,8 @@ class GuardWithLock(FindingCodemod):
         leading = first.leading_lines
         statements = [first.with_changes(leading_lines=())] + \
             list(statements[1:])
-        items = [cst.WithItem(cst.Name(lock)) for lock in sorted(wrap.locks)]
+        items = [cst.WithItem(cst.parse_expression(lock))
+                 for lock in sorted(wrap.locks)]
         if len(items) > 1:
             items = [item.with_changes(comma=cst.Comma(
                 whitespace_after=cst.SimpleWhitespace(" ")))
@@ -278,9 +313,13 @@ class GuardWithLock(FindingCodemod):
         body = list(tree.body)
         placement: dict[int, list[str]] = {}
         for lock, name in sorted(new_locks.items()):
+            # After the global's definition, but never after the first
+            # class or function that holds the lock (nor before imports).
             owner = name.split(".", 1)[0]
             index = next((i for i, stmt in enumerate(body)
                           if _binds(stmt, owner)), imports_end(tree))
+            user = self.first_user.get(lock, index + 1) - 1
+            index = max(min(index, user), imports_end(tree))
             placement.setdefault(index, []).append(lock)
         for index in sorted(placement, reverse=True):
             statements = [cst.parse_statement(

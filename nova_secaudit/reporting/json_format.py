@@ -26,6 +26,9 @@ def finding_record(report, found, fingerprint) -> dict:
         "severity": rule.severity if rule else "warning",
         "fingerprint": fingerprint,
     }
+    reason = found.fix_args.get("unfixable")
+    if reason:  # why the codemod declines it, and where to look
+        record["not_auto_fixable"] = reason
     fix = proposed_fix(report, found)
     record["fix_safety"] = finding_fix_safety(report, found, fix)
     if fix is not None:

@@ -129,6 +129,9 @@ def sarif_document(report) -> dict:
         }
         if found.code in index:
             result["ruleIndex"] = index[found.code]
+        reason = found.fix_args.get("unfixable")
+        if reason:  # why the codemod declines it, and where to look
+            result["properties"] = {"notAutoFixable": reason}
         fixes = _fixes(report, found)
         if fixes:
             result["fixes"] = fixes

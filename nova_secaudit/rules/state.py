@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from nova_secaudit.analysis import (
     FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
+from nova_secaudit.analysis.concurrency import MUTATING_METHODS
+from nova_secaudit.analysis.locking import Candidate, plan_locks
 from nova_secaudit.analysis.functions import target_elements, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.mutables import (
@@ -26,14 +28,6 @@ from nova_secaudit.engine import Example, FixSafety, Rule
 
 FAMILY = ("2", "state", "Unsynchronized shared state")
 
-# Methods that mutate their receiver in place. setdefault is atomic in
-# CPython (one dict operation under the GIL) and is left out on purpose.
-MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "popitem",
-                              "clear", "update", "add", "discard", "remove",
-                              "appendleft", "extendleft", "popleft",
-                              "difference_update", "intersection_update",
-                              "symmetric_difference_update", "sort",
-                              "reverse"})
 LOOKUP_ERRORS = frozenset({"KeyError", "LookupError", "IndexError",
                            "Exception", "BaseException"})
 
@@ -238,20 +232,40 @@ def _statement_chain(node: ast.AST, func) -> list[ast.AST]:
     return chain
 
 
-def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
-    """Lines of the smallest run of sibling statements holding both."""
+def block_statements_span(check: ast.AST, site: ast.AST, func) -> list:
+    """The smallest run of sibling statements holding both."""
     check_chain = _statement_chain(check, func)
     site_chain = _statement_chain(site, func)
     site_ids = {id(s): s for s in site_chain}
     for stmt in check_chain:
         if id(stmt) in site_ids:  # the check's statement holds the site
-            return stmt.lineno, stmt.end_lineno
+            return [stmt]
     check_parents = {id(parent_of(s)): s for s in check_chain}
     for stmt in site_chain:
         first = check_parents.get(id(parent_of(stmt)))
         if first is not None:
-            return first.lineno, stmt.end_lineno
-    return check.lineno, site.end_lineno
+            block = _block_holding(first)
+            return block[_index(block, first):_index(block, stmt) + 1]
+    return [enclosing_statement(site)]
+
+
+def _block_holding(stmt: ast.stmt) -> list:
+    parent = parent_of(stmt)
+    for name in ("body", "orelse", "finalbody", "handlers"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return [stmt]
+
+
+def _index(block: list, stmt: ast.stmt) -> int:
+    return next(i for i, s in enumerate(block) if s is stmt)
+
+
+def block_span(check: ast.AST, site: ast.AST, func) -> tuple[int, int]:
+    """Lines of the smallest run of sibling statements holding both."""
+    statements = block_statements_span(check, site, func)
+    return statements[0].lineno, statements[-1].end_lineno
 
 
 def _touched_name(expr: ast.AST) -> str | None:
@@ -328,9 +342,131 @@ def state_changes(facts) -> tuple:
     return tuple(found)
 
 
-def _fix_data(site: Site) -> dict[str, str]:
-    return {"global": site.target.name, "scope": site.target.kind,
+def _is_reported(site: Site, check, facts) -> bool:
+    """NSA201 skips a plain rebinding of a non-mutable (NSA202 only)."""
+    return check is not None or not (
+        site.action == "rebound" and site.target.kind == "module" and
+        site.target.name not in facts.memo(module_state).mutables)
+
+
+def _build_call(site: Site, statements: list):
+    """The call building the value the site stores: its own value, or
+    the call assigned to the local it stores (``value = build(k)`` ...
+    ``CACHE[k] = value``)."""
+    if not isinstance(site.node, (ast.Assign, ast.AnnAssign)):
+        return None
+    value = site.node.value
+    if isinstance(value, ast.Call):
+        return value
+    if not isinstance(value, ast.Name):
+        return None
+    for stmt in statements:
+        for node in [stmt, *walk_local(stmt)]:
+            if isinstance(node, ast.Assign) and \
+                    isinstance(node.value, ast.Call) and any(
+                        isinstance(t, ast.Name) and t.id == value.id
+                        for t in node.targets):
+                return node.value
+    return None
+
+
+def _half_fix(site: Site, statements: list, func) -> str | None:
+    """``if loaded: return`` ... ``loaded = True`` followed by the work
+    the flag announces (nova/version.py): locking the check and the flag
+    alone lets a second caller return before that work is done."""
+    first, node = statements[0], site.node
+    if not (isinstance(first, ast.If) and len(first.body) == 1 and
+            isinstance(first.body[0], ast.Return) and
+            not _contains(first, node) and
+            isinstance(getattr(node, "value", None), ast.Constant)):
+        return None
+    later = [s for s in func.body if s.lineno > node.end_lineno]
+    if not later:
+        return None
+    return (f"{site.target.name} is set at line {node.lineno} before the "
+            f"work it announces (lines {later[0].lineno}-"
+            f"{later[-1].end_lineno}); a lock over the check and the flag "
+            "alone lets other callers go on before that work is done: fix "
+            "by hand")
+
+
+def _is_atomic(site: Site) -> bool:
+    """One statement that names the global once and is not a
+    read-modify-write: a single dict/list operation, atomic under the
+    GIL (``X[k] = v``, ``X.append(v)``, ``del X[k]``, ``X = {}``)."""
+    node = site.node
+    if isinstance(node, ast.AugAssign):
+        return False
+    owner, _, attr = site.target.name.rpartition(".")
+    uses = 0
+    for inner in [node, *walk_local(node)]:
+        if isinstance(inner, ast.Name) and not owner and \
+                inner.id == site.target.name:
+            uses += 1
+        elif isinstance(inner, ast.Attribute) and owner and \
+                inner.attr == attr:
+            uses += 1
+    return uses == 1
+
+
+def lock_plan(facts) -> dict[int, Candidate]:
+    """id(site node) -> its decided :class:`Candidate` (``facts.memo``).
+    Every reported site of the module is decided together."""
+    candidates = {}
+    for site, check, func in facts.memo(state_changes):
+        if not _is_reported(site, check, facts) or \
+                id(site.node) in candidates:
+            continue
+        statements = [site.node] if check is None else \
+            block_statements_span(check, site.node, func)
+        candidates[id(site.node)] = Candidate(
+            site=site.node, name=site.target.name, kind=site.target.kind,
+            lock=site.target.lock, statements=statements, func=func,
+            build=_build_call(site, statements),
+            half_fix=None if check is None else
+            _half_fix(site, statements, func),
+            atomic=check is None and _is_atomic(site))
+    plan_locks(list(candidates.values()), facts)
+    return candidates
+
+
+def _fix_data(site: Site, facts) -> dict[str, str]:
+    data = {"global": site.target.name, "scope": site.target.kind,
             "lock": site.target.lock}
+    decided = facts.memo(lock_plan).get(id(site.node))
+    if decided is None:
+        return data
+    if decided.reason:
+        data["unfixable"] = decided.reason
+        return data
+    data["lock"] = decided.lock_text
+    if decided.existing:
+        data["lock_exists"] = "yes"
+    if decided.decorate:
+        data["decorate_line"] = str(decided.func.lineno)
+    if decided.group or len(decided.statements) > 1 or \
+            decided.statements[0] is not site.node:
+        data.update(block_start=str(decided.first),
+                    block_end=str(decided.last))
+    return data
+
+
+def _racy_statement(site: Site, check, func) -> ast.AST:
+    """Where a rebinding after a check really races: the first call on
+    the global between the two (``if X: X.clear()`` ... ``X = None``),
+    else the rebinding itself."""
+    if site.action != "rebound" or site.target.kind != "module":
+        return site.node
+    begin, end = _start(check), _start(site.node)
+    for node in walk_local(func):
+        if isinstance(node, ast.Expr) and \
+                isinstance(node.value, ast.Call) and \
+                isinstance(node.value.func, ast.Attribute) and \
+                isinstance(node.value.func.value, ast.Name) and \
+                node.value.func.value.id == site.key and \
+                begin < _start(node) < end:
+            return node
+    return site.node
 
 
 class UnsynchronizedGlobalMutation(_StateRule):
@@ -345,16 +481,28 @@ class UnsynchronizedGlobalMutation(_StateRule):
         (CWE-362, CWE-667). Rebinding a global mutable under ``global``
         drops what other threads just stored.
     Fix:
-        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global (and
-        ``import threading``) and wraps the statement in
-        ``with _<NAME>_LOCK:``. Safe for the statement itself; readers
-        elsewhere may still need the lock. Skipped across yield/await.
+        Wraps the statement in ``with <lock>:``, deciding with the module's
+        concurrency model (analysis/concurrency.py): the lock the module
+        already holds for that global, in the same form (``with
+        lockutils.lock('x'):``, a module lock), else a new
+        ``_<NAME>_LOCK = threading.Lock()`` defined after the global and
+        before the first class or function that holds it. Declined, with
+        the reason and the lines to look at, when the lock would deadlock
+        (the statement reaches code taking it, or runs under it), would be
+        held across blocking work, or would protect nothing: a lone atomic
+        operation (``X.append(v)``, ``X[k] = v``, ``X = {}``) with no
+        check-then-act or existing lock to join, or other unlocked writers
+        or iterating readers of the global. Safe. Skipped across
+        yield/await.
     Known limits:
         Not flagged: initialisation code (module top level, ``__main__``,
-        functions referenced only at import time, configured init
-        functions), ``setdefault`` (atomic), guarded code (``with`` a
-        lock-like name or primitive, ``@synchronized`` on the function or
-        an enclosing one, acquire/try/finally-release). Only the container
+        functions whose every use is a call or decorator application at
+        module top level -- a function also named in a dispatch dict, a
+        ``Thread(target=...)``, a callback or a default argument runs
+        later and is flagged --, configured init functions),
+        ``setdefault`` (atomic), guarded code (``with`` a lock-like name or
+        primitive, ``@synchronized`` on the function or an enclosing one,
+        acquire/try/finally-release). Only the container
         itself is tracked: ``CACHE[a][b] = v`` and objects stored in it
         are not, nor state reached through another module's attribute. A
         mutating call is seen when it is its statement's own call
@@ -369,15 +517,19 @@ class UnsynchronizedGlobalMutation(_StateRule):
                "hold {lock}")
     fix = FixSafety.SAFE
     bad = (
+        Example("COUNTS = {}\n\n\n"
+                "def count(name):\n"
+                "    COUNTS[name] = COUNTS.get(name, 0) + 1\n",
+                name="read-modify-write-of-module-dict",
+                fixed="import threading\n\nCOUNTS = {}\n"
+                      "_COUNTS_LOCK = threading.Lock()\n\n\n"
+                      "def count(name):\n"
+                      "    with _COUNTS_LOCK:\n"
+                      "        COUNTS[name] = COUNTS.get(name, 0) + 1\n"),
         Example("CELLS = []\n\n\n"
                 "def register_cell(cell):\n"
                 "    CELLS.append(cell)\n",
-                name="append-to-module-list",
-                fixed="import threading\n\nCELLS = []\n"
-                      "_CELLS_LOCK = threading.Lock()\n\n\n"
-                      "def register_cell(cell):\n"
-                      "    with _CELLS_LOCK:\n"
-                      "        CELLS.append(cell)\n"),
+                name="append-to-module-list"),
         Example("_COUNT = 0\n\n\n"
                 "def bump():\n"
                 "    global _COUNT\n"
@@ -435,12 +587,12 @@ class UnsynchronizedGlobalMutation(_StateRule):
         for site, check, func in changes:
             if check is not None:
                 continue
-            if site.action == "rebound" and site.target.kind == "module" and \
-                    site.target.name not in facts.memo(module_state).mutables:
+            if not _is_reported(site, check, facts):
                 continue  # plain rebinding of a non-mutable: NSA202 only
-            yield self.finding(site.node, facts, fix_data=_fix_data(site),
+            data = _fix_data(site, facts)
+            yield self.finding(site.node, facts, fix_data=data,
                                name=site.target.name, action=site.action,
-                               lock=site.target.lock)
+                               lock=data["lock"])
 
 
 class UnsynchronizedCheckThenAct(_StateRule):
@@ -454,10 +606,20 @@ class UnsynchronizedCheckThenAct(_StateRule):
         the loser (executors, connections) leak (CWE-362, CWE-667). Nova's
         DEFAULT_EXECUTOR and load_cells() have this shape.
     Fix:
-        Adds ``_<NAME>_LOCK = threading.Lock()`` after the global and wraps
-        the whole check-then-act block, from the test to the last change,
-        in ``with _<NAME>_LOCK:``. Safe: the block runs as before, one
-        thread at a time.
+        Wraps the whole check-then-act block, from the test to the last
+        change, in ``with <lock>:``, the lock chosen
+        as for NSA201 (the module's own lock for that global, in its form,
+        else a new ``_<NAME>_LOCK``); lazy flags set one after another in
+        one block share one lock and one ``with``. Safe: the block runs as
+        before, one thread at a time. Declined, with reason and lines,
+        when the block (or own code it calls) may block -- database, RPC,
+        network, subprocess, sleep, fork/launch, waits, any call into code
+        the module does not own except the lazy singleton's build --, when
+        the lock would deadlock, when other writers or iterating readers
+        stay unlocked, when the global is guarded per item
+        (``synchronized(<uuid>)``) or by a decorator, and for a flag set
+        before the work it announces (``if loaded: return`` ...
+        ``loaded = True`` ... work: nova/version.py).
     Known limits:
         A check is a read of the same global in an if/while/ternary/assert
         test, a ``.get()`` lookup, or a subscript read in a try whose
@@ -467,7 +629,11 @@ class UnsynchronizedCheckThenAct(_StateRule):
         change. Guarded and initialisation code are not flagged (as
         NSA201), nor a lazy import (``X = importutils.import_module(...)``
         under ``if X is None``): the import system returns the same module
-        object to every racer.
+        object to every racer. A rebinding after a call on the global
+        (``if X: X.clear()`` ... ``X = None``) is reported at that call,
+        where the race is. Blocking is judged from names (the callee and
+        its imported module, decorators such as ``@*.reader``), so a
+        harmless call of code the module does not own also declines.
     """
 
     code = "NSA202"
@@ -583,12 +749,14 @@ class UnsynchronizedCheckThenAct(_StateRule):
         for site, check, func in changes:
             if check is None:
                 continue
-            start, end = block_span(check, site.node, func)
-            data = _fix_data(site)
-            data.update(block_start=str(start), block_end=str(end))
-            yield self.finding(site.node, facts, fix_data=data,
-                               name=site.target.name, action=site.action,
-                               lock=site.target.lock)
+            data = _fix_data(site, facts)
+            if "unfixable" not in data:
+                start, end = block_span(check, site.node, func)
+                data.setdefault("block_start", str(start))
+                data.setdefault("block_end", str(end))
+            yield self.finding(_racy_statement(site, check, func), facts,
+                               fix_data=data, name=site.target.name,
+                               action=site.action, lock=data["lock"])
 
 
 RULES = (UnsynchronizedGlobalMutation, UnsynchronizedCheckThenAct)

@@ -28,15 +28,12 @@ def _mask_url_credentials(value):
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 CELL_CACHE = {}
-_CELL_CACHE_LOCK = threading.Lock()
 did_not_respond_sentinel = object()
 CELLS = []
-_CELLS_LOCK = threading.Lock()
 CELL_TIMEOUT = 60
 DEFAULT_EXECUTOR = None
 _DEFAULT_EXECUTOR_LOCK = threading.Lock()
 TRANSPORT_URLS = {}
-_TRANSPORT_URLS_LOCK = threading.Lock()
 
 
 def create_executor():
@@ -56,20 +53,18 @@ def set_target_cell(context, cell_mapping):
         context.db_connection = None
         context.mq_connection = None
         return
-    with _CELL_CACHE_LOCK:
-        try:
-            cell_tuple = CELL_CACHE[cell_mapping.uuid]
-        except KeyError:
-            db_connection = enginefacade.create_context_manager(
-                cell_mapping.database_connection)
-            mq_connection = rpc.create_transport(cell_mapping.transport_url)
-            CELL_CACHE[cell_mapping.uuid] = (db_connection, mq_connection)  # expect: NSA202
-            with _TRANSPORT_URLS_LOCK:
-                TRANSPORT_URLS[cell_mapping.uuid] = cell_mapping.transport_url  # expect: NSA201,NSA501
-            LOG.info('Targeting cell with %s',
-                     _mask_url_credentials(cell_mapping.transport_url))  # expect: NSA502
-        else:
-            db_connection, mq_connection = cell_tuple
+    try:
+        cell_tuple = CELL_CACHE[cell_mapping.uuid]
+    except KeyError:
+        db_connection = enginefacade.create_context_manager(
+            cell_mapping.database_connection)
+        mq_connection = rpc.create_transport(cell_mapping.transport_url)
+        CELL_CACHE[cell_mapping.uuid] = (db_connection, mq_connection)  # expect: NSA202
+        TRANSPORT_URLS[cell_mapping.uuid] = cell_mapping.transport_url  # expect: NSA201,NSA501
+        LOG.info('Targeting cell with %s',
+                 _mask_url_credentials(cell_mapping.transport_url))  # expect: NSA502
+    else:
+        db_connection, mq_connection = cell_tuple
     context.db_connection = db_connection
     context.mq_connection = mq_connection
 
@@ -111,18 +106,15 @@ def scatter_gather_cells(context, cell_mappings, timeout, fn, *args):
 
 def load_cells():
     global CELLS
-    with _CELLS_LOCK:
-        if not CELLS:
-            CELLS = objects.CellMappingList.get_all(
-                context=None)  # expect: NSA202
-            LOG.debug('Found %d cells', len(CELLS))
+    if not CELLS:
+        CELLS = objects.CellMappingList.get_all(context=None)  # expect: NSA202
+        LOG.debug('Found %d cells', len(CELLS))
     if not CELLS:
         LOG.error('No cells are configured, unable to continue')
 
 
 def register_cell(cell_mapping):
-    with _CELLS_LOCK:
-        CELLS.append(cell_mapping)  # expect: NSA201
+    CELLS.append(cell_mapping)  # expect: NSA201
 
 
 def cell_error_response(cell_uuid, fn):
@@ -146,8 +138,7 @@ def refresh_cell(cell_mapping):
 def reset_cell_cache():
     # Test-only helper in Nova; it makes CELL_CACHE evictable.
     global CELL_CACHE
-    with _CELL_CACHE_LOCK:
-        CELL_CACHE = {}  # expect: NSA201
+    CELL_CACHE = {}  # expect: NSA201
 
 
 def wait_for_cell(cell_uuid):
