@@ -29,7 +29,7 @@ REAL_CODE_CHECKS = [
     ("nova", "34.0.0", ("NSA2", "NSA5")),
     ("cinder", "29.0.0", ("NSA2", "NSA5")),
     # labelled for issue 11, after the rules were written
-    ("designate", "23.0.0", ("NSA1", "NSA3", "NSA4", "NSA5")),
+    ("designate", "23.0.0", ("NSA1", "NSA2", "NSA3", "NSA4", "NSA5")),
 ]
 
 _LINE = re.compile(r"(?P<where>\S+:\d+:\d+) (?P<code>NSA\d{3})\s+#\s*\S")
