@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import bisect
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -260,6 +261,8 @@ class FindingCodemod(VisitorBasedCodemodCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         self.prepare(tree)
+        self._edit_starts = sorted(
+            {t.start for t in self.targets.all} | set(self.edit_starts()))
         result = tree.visit(self)
         for target in self.targets.all:
             if target not in self._handled:
@@ -272,6 +275,12 @@ class FindingCodemod(VisitorBasedCodemodCommand):
 
     def prepare(self, tree: cst.Module) -> None:
         """Hook: look at the whole module before visiting."""
+
+    def edit_starts(self) -> Iterable[tuple[int, int]]:
+        """Hook: (line, character col) of nodes the fix edits besides the
+        findings themselves (a binding masked for the log that uses it, a
+        branch after the wait), so statement pruning keeps them."""
+        return ()
 
     def finish(self, tree: cst.Module) -> cst.Module:
         """Hook: module-level edits (imports, locks) after visiting."""
@@ -345,7 +354,9 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         of the module can skip the nodes that hold none, as this one
         does with statements)."""
         start, end = self.start_of(node), self.end_of(node)
-        return any(start <= t.start <= end for t in self.targets.all)
+        first = bisect.bisect_left(self._edit_starts, start)
+        return first < len(self._edit_starts) and \
+            self._edit_starts[first] <= end
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _STATEMENTS):

@@ -208,6 +208,9 @@ class MaskSecrets(FindingCodemod):
             self.needs_helper = name
         return name
 
+    def edit_starts(self):
+        return (start for start, _ in self.wanted)
+
     # -- wrapping ----------------------------------------------------------
     def on_leave(self, original, updated):
         result = super().on_leave(original, updated)

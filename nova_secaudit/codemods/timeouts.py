@@ -110,6 +110,9 @@ class CancelPendingFutures(FindingCodemod):
                                                   int(args["branch_col"]))
                 self._branches[position] = target
 
+    def edit_starts(self):
+        return self._branches
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.append(node)
 

@@ -129,14 +129,15 @@ def sarif_document(report) -> dict:
         }
         if found.code in index:
             result["ruleIndex"] = index[found.code]
+        properties = {"fixSafety": finding_fix_safety(
+            report, found, proposed_fix(report, found))}
         reason = found.fix_args.get("unfixable")
         if reason:  # why the codemod declines it, and where to look
-            result["properties"] = {"notAutoFixable": reason}
+            properties["notAutoFixable"] = reason
+        result["properties"] = properties
         fixes = _fixes(report, found)
         if fixes:
             result["fixes"] = fixes
-        result["properties"] = {"fixSafety": finding_fix_safety(
-            report, found, proposed_fix(report, found))}
         results.append(result)
     notifications = [{
         "level": "error",
