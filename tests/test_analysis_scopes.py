@@ -68,7 +68,8 @@ GUARDED = [
      "@utils.synchronized('a')\ndef f():\n    def g():\n"
      "        X.append(1)  # here\n    g()\n", True),
     ("acquire-try-finally-release", "X = []\n"
-     "def f(lock):\n    lock.acquire()\n    try:\n        X.append(1)  # here\n"
+     "def f(lock):\n    lock.acquire()\n    try:\n"
+     "        X.append(1)  # here\n"
      "    finally:\n        lock.release()\n", True),
     ("if-acquire-try-finally", "X = []\n"
      "def f(lock):\n    if lock.acquire(False):\n        try:\n"

@@ -25,8 +25,8 @@ def _id(pair):
 def test_every_rule_with_a_codemod_has_a_fixed_example():
     with_pair = {rule.code for rule, _ in PAIRS}
     assert set(CODEMOD_FOR) - with_pair <= {"NSA202", "NSA301", "NSA401",
-                                           "NSA502", "NSA201", "NSA101",
-                                           "NSA102", "NSA302"}
+                                            "NSA502", "NSA201", "NSA101",
+                                            "NSA102", "NSA302"}
     assert with_pair <= set(CODEMOD_FOR), "fixed= on a rule without codemod"
 
 

@@ -33,7 +33,8 @@ from concurrent import futures
 
 
 def build(*, workers=None, name='x'):
-    return futures.ThreadPoolExecutor(workers, thread_name_prefix=name)  # expect: NSA101
+    # expect+1: NSA101
+    return futures.ThreadPoolExecutor(workers, thread_name_prefix=name)
 """,
     "nested-class-method": """
 import futurist
@@ -41,7 +42,8 @@ import futurist
 
 class Manager:
     def __init__(self):
-        self._executor = futurist.GreenThreadPoolExecutor()  # expect: NSA101:26
+        # expect+1: NSA101:26
+        self._executor = futurist.GreenThreadPoolExecutor()
 """,
 }
 

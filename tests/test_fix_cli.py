@@ -203,7 +203,8 @@ def test_libcst_runner_with_yaml_module_line(tree):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, "-m", "libcst.tool", "codemod", "--hide-progress",
-         "--no-format", "-j1", "executors.AddExecutorBound", "--max-workers", "5",
+         "--no-format", "-j1", "executors.AddExecutorBound",
+         "--max-workers", "5",
          "pkg/executors.py"], capture_output=True, text=True, cwd=tree,
         env=env)
     assert done.returncode == 0, done.stderr

@@ -294,7 +294,8 @@ VALID_ODDITIES = [
      .encode(), (2, 15)),
     ("no-trailing-newline", HEALTHY.rstrip(b"\n"), (2, 0)),
     ("tabs-and-trailing-backslash",
-     b"import futurist\nif True:\n\tx = \\\n\t  futurist.ThreadPoolExecutor()\n",
+     b"import futurist\nif True:\n\tx = \\\n"
+     b"\t  futurist.ThreadPoolExecutor()\n",
      (4, 3)),
     ("form-feed", b"import futurist\n\x0c\nfuturist.ThreadPoolExecutor()\n",
      (3, 0)),

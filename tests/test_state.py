@@ -194,7 +194,8 @@ class FaultWrapper(object):
     def status_to_type(status, classes):
         if not FaultWrapper._status_to_type:
             for clazz in classes:
-                FaultWrapper._status_to_type[clazz.code] = clazz  # expect: NSA202
+                # expect+1: NSA202
+                FaultWrapper._status_to_type[clazz.code] = clazz
         return FaultWrapper._status_to_type.get(status)
 """),
     # --- hard negatives --------------------------------------------------

@@ -144,6 +144,7 @@ def test_check_then_act_calling_a_lock_free_helper_is_fixed_and_runs(
         thread.start()
     for thread in threads:
         thread.join(WAIT)
+    assert not any(t.is_alive() for t in threads), "a caller is stuck"
     assert len(results) == 8 and all(r is results[0] for r in results)
 
 
@@ -203,6 +204,7 @@ def test_lock_across_a_database_query_is_declined_and_callers_overlap(
         thread.start()
     for thread in threads:
         thread.join(WAIT * 2)
+    assert not any(t.is_alive() for t in threads), "a caller is stuck"
     assert errors == [] and not fake_nova_objects.broken
 
 
@@ -429,6 +431,7 @@ def test_module_lock_guarding_the_global_is_reused(tmp_path):
     assert thread.is_alive()
     namespace["_CACHE_GUARD"].release()
     thread.join(WAIT)
+    assert not thread.is_alive()
     assert module.CACHE == {"k": 1}
 
 
@@ -523,6 +526,7 @@ def test_lazy_flags_set_together_share_one_lock(tmp_path):
         thread.start()
     for thread in threads:
         thread.join(WAIT)
+    assert not any(t.is_alive() for t in threads), "a caller is stuck"
     assert results == [(True, True, False)] * 8
 
 
