@@ -663,3 +663,36 @@ def test_recursive_check_then_act_is_declined_and_still_runs(tmp_path):
     module, _ = load(text)
     assert finishes(module.depth, "c", {"c": "b", "b": "a"})
     assert module.DEPTHS == {"a": 0, "b": 1, "c": 2}
+
+
+# A lock is a global's own only where the global is changed under it: the
+# new lock of SKIP's check-then-act reads TENANTS, which must not make a
+# second run take that lock for TENANTS' writers (swift's functional test
+# set-up had this shape; the second run changed the file again).
+READ_UNDER_ANOTHER_GLOBALS_LOCK = """
+    SKIP = False
+    TENANTS = ['', '']
+
+
+    def configure(config):
+        TENANTS[0] = config['account']
+        TENANTS[1] = config['account2']
+
+
+    def decide():
+        global SKIP
+        if not SKIP:
+            SKIP = not all(TENANTS)
+"""
+
+
+def test_reads_under_a_new_lock_do_not_make_it_that_globals_lock(tmp_path):
+    text, declined, fixes = fix(tmp_path, READ_UNDER_ANOTHER_GLOBALS_LOCK)
+    assert fixes == {"NSA202": 1} and "with _SKIP_LOCK:" in text
+    assert sorted(declined) == [6, 7]
+    again, declined_again, fixes_again = fix(tmp_path, text)
+    assert again == text and not fixes_again
+    assert len(declined_again) == 2
+    module, _ = load(text)
+    module.configure({"account": "a", "account2": "b"})
+    assert finishes(module.decide) and module.SKIP is False

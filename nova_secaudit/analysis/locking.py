@@ -69,8 +69,14 @@ def _inside_any(node: ast.AST, regions: set[int]) -> bool:
 
 
 def _guards(name: str, kind: str, model: Concurrency) -> dict[str, Lock]:
+    """The locks the module holds where it changes ``name``: a lock held
+    only around reads of it (a check-then-act on another global that reads
+    this one) is not this global's lock, and taking it as such would make
+    a second ``fix`` run decide differently from the first."""
     guards: dict[str, Lock] = {}
     for access in model.accesses(name, kind):
+        if not access.write:
+            continue
         for lock in access.locks:
             guards.setdefault(lock.key, lock)
     return guards
