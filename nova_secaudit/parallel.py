@@ -16,6 +16,7 @@ is handed out again. Nothing else is lost.
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import time
 from typing import Callable, Iterator, Sequence, TypeVar
@@ -28,13 +29,23 @@ Result = TypeVar("Result")
 DEFAULT_FILE_TIMEOUT = 120.0
 # Seconds a worker is given to leave after being asked to.
 _GRACE = 5.0
+# Seconds between an idle worker's checks that its parent is alive.
+_ORPHAN_CHECK = 1.0
 
 
 def _serve(connection, work, args) -> None:
     """Worker loop: batches in, one result per item out, None ends it."""
     # Ctrl-C is the parent's to handle; it then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     while True:
+        # A forked worker holds inherited copies of the parent's pipe ends,
+        # so a parent killed by a signal never closes them: a worker that
+        # finds itself re-parented leaves instead of waiting for ever.
+        if not connection.poll(_ORPHAN_CHECK):
+            if os.getppid() != parent:
+                return
+            continue
         try:
             batch = connection.recv()
         except EOFError:

@@ -722,3 +722,37 @@ def test_isolated_pool_blames_exactly_the_item_at_fault(jobs, chunk):
     expected[7] = (7, "internal error: KeyError: 'bug'")
     expected[13] = (13, "gave up after 1.5 s (--file-timeout)")
     assert results == expected
+
+
+ORPHANED_WORKER = """
+import sys
+from nova_secaudit.parallel import _Worker
+
+worker = _Worker(str.upper, ())
+print(worker.process.pid, flush=True)
+sys.stdin.read()  # until the test kills this process
+"""
+
+
+def test_worker_of_a_killed_parent_leaves_instead_of_waiting(tmp_path):
+    """A run killed by a signal (CI's timeout, Ctrl-\\) closes no pipe: its
+    forked workers hold copies of both ends, so they must notice that
+    they were re-parented and leave."""
+    parent = subprocess.Popen([sys.executable, "-c", ORPHANED_WORKER],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    worker = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _running(worker):
+        time.sleep(0.1)
+    assert not _running(worker), "the orphaned worker is still running"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
