@@ -33,11 +33,10 @@ _GRACE = 5.0
 _ORPHAN_CHECK = 1.0
 
 
-def _serve(connection, work, args) -> None:
+def _serve(connection, work, args, parent: int) -> None:
     """Worker loop: batches in, one result per item out, None ends it."""
     # Ctrl-C is the parent's to handle; it then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
     while True:
         # A forked worker holds inherited copies of the parent's pipe ends,
         # so a parent killed by a signal never closes them: a worker that
@@ -87,7 +86,9 @@ class _Worker:
         context = _context()
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_serve,
-                                       args=(child, work, args), daemon=True)
+                                       args=(child, work, args,
+                                             os.getpid()),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.held: collections.deque[int] = collections.deque()
