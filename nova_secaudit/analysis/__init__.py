@@ -82,6 +82,26 @@ def ancestors(node: ast.AST) -> Iterator[ast.AST]:
         node = parent_of(node)
 
 
+def is_within(node: ast.AST, outer: ast.AST) -> bool:
+    """Whether ``node`` is ``outer`` or lies inside it."""
+    while node is not None:
+        if node is outer:
+            return True
+        node = parent_of(node)
+    return False
+
+
+def block_of(stmt: ast.stmt) -> list:
+    """The statement list (body, orelse, finalbody, handlers) that holds
+    ``stmt``; ``[stmt]`` when it stands in none."""
+    parent = parent_of(stmt)
+    for name in ("body", "orelse", "finalbody", "handlers"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(s is stmt for s in block):
+            return block
+    return [stmt]
+
+
 def enclosing_function(node: ast.AST):
     """The innermost def/lambda holding ``node``; None at module level."""
     for parent in ancestors(node):

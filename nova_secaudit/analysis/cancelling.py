@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 
-from nova_secaudit.analysis import enclosing_function, parent_of
+from nova_secaudit.analysis import enclosing_function, is_within, parent_of
 from nova_secaudit.analysis.functions import assigned_names, \
     enclosing_loops, walk_local
 from nova_secaudit.analysis.imports import dotted_name
@@ -208,7 +208,7 @@ def _sentinel_loop(reads, statement):
     for read in reads:
         if id(read) in iter_nodes:
             continue
-        if read.id != element or not _inside(read, loop):
+        if read.id != element or not is_within(read, loop):
             return None
         if id(read) in in_branch and not _only_queries_state(read):
             return None
@@ -266,14 +266,6 @@ def _not_done_branch(loop: ast.For, element: str):
             body = statement.body if negated else statement.orelse
             return (statement, body) if body else None
     return None
-
-
-def _inside(node: ast.AST, root: ast.AST) -> bool:
-    while node is not None:
-        if node is root:
-            return True
-        node = parent_of(node)
-    return False
 
 
 def _only_queries_state(read: ast.Name) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from nova_secaudit.analysis import ancestors, parent_of
+from nova_secaudit.analysis import ancestors, block_of, parent_of
 from nova_secaudit.analysis.concurrency import Concurrency, Lock, concurrency
 from nova_secaudit.analysis.functions import walk
 from nova_secaudit.analysis.names import name_tokens
@@ -126,7 +126,7 @@ def _group_flags(candidates: list[Candidate]) -> None:
         members.sort(key=lambda c: c.first)
         runs, run = [], [members[0]]
         for c in members[1:]:
-            block = _block_of(c.statements[0])
+            block = block_of(c.statements[0])
             between = block[block.index(run[-1].statements[-1]) + 1:
                             block.index(c.statements[0])]
             if all(isinstance(s, ast.Global) for s in between):
@@ -139,7 +139,7 @@ def _group_flags(candidates: list[Candidate]) -> None:
             if len(run) < 2:
                 continue
             lock = _group_lock_name([c.name for c in run]) or run[0].lock
-            block = _block_of(run[0].statements[0])
+            block = block_of(run[0].statements[0])
             span = block[block.index(run[0].statements[0]):
                          block.index(run[-1].statements[-1]) + 1]
             for c in run:
@@ -147,15 +147,6 @@ def _group_flags(candidates: list[Candidate]) -> None:
                 c.lock_key = "new:" + lock
                 c.statements = span
                 c.group = run
-
-
-def _block_of(stmt: ast.stmt) -> list:
-    parent = parent_of(stmt)
-    for name in ("body", "orelse", "finalbody", "handlers"):
-        block = getattr(parent, name, None)
-        if isinstance(block, list) and any(s is stmt for s in block):
-            return block
-    return [stmt]
 
 
 def _group_lock_name(names: list[str]) -> str | None:

@@ -14,7 +14,8 @@ import ast
 from dataclasses import dataclass
 
 from nova_secaudit.analysis import (
-    FUNCTION_TYPES, enclosing_function, enclosing_statement, parent_of)
+    FUNCTION_TYPES, block_of, enclosing_function, enclosing_statement,
+    is_within, parent_of)
 from nova_secaudit.analysis.concurrency import MUTATING_METHODS
 from nova_secaudit.analysis.locking import Candidate, plan_locks
 from nova_secaudit.analysis.functions import target_elements, walk_local
@@ -209,17 +210,9 @@ def preceding_check(site: Site, func) -> ast.AST | None:
     checks = function_checks(func).get(site.key, ())
     at = _start(site.node)
     for check in checks:
-        if _start(check) < at or _contains(check, site.node):
+        if _start(check) < at or is_within(site.node, check):
             return check
     return None
-
-
-def _contains(outer: ast.AST, node: ast.AST) -> bool:
-    while node is not None:
-        if node is outer:
-            return True
-        node = parent_of(node)
-    return False
 
 
 def _statement_chain(node: ast.AST, func) -> list[ast.AST]:
@@ -244,18 +237,9 @@ def block_statements_span(check: ast.AST, site: ast.AST, func) -> list:
     for stmt in site_chain:
         first = check_parents.get(id(parent_of(stmt)))
         if first is not None:
-            block = _block_holding(first)
+            block = block_of(first)
             return block[_index(block, first):_index(block, stmt) + 1]
     return [enclosing_statement(site)]
-
-
-def _block_holding(stmt: ast.stmt) -> list:
-    parent = parent_of(stmt)
-    for name in ("body", "orelse", "finalbody", "handlers"):
-        block = getattr(parent, name, None)
-        if isinstance(block, list) and any(s is stmt for s in block):
-            return block
-    return [stmt]
 
 
 def _index(block: list, stmt: ast.stmt) -> int:
@@ -377,7 +361,7 @@ def _half_fix(site: Site, statements: list, func) -> str | None:
     first, node = statements[0], site.node
     if not (isinstance(first, ast.If) and len(first.body) == 1 and
             isinstance(first.body[0], ast.Return) and
-            not _contains(first, node) and
+            not is_within(node, first) and
             isinstance(getattr(node, "value", None), ast.Constant)):
         return None
     later = [s for s in func.body if s.lineno > node.end_lineno]
