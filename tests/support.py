@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import ast
 import io
+import os
+import pty
 import re
+import select
+import subprocess
+import sys
 import tokenize
 from pathlib import Path
 
@@ -83,3 +88,29 @@ def marker_diff(source: str, path: str = "snippet.py",
 def assert_markers(source: str, **kwargs) -> None:
     diff = marker_diff(source, **kwargs)
     assert not diff, "\n" + "\n".join(diff)
+
+
+def run_cli_on_tty(cwd, *args, ci: str | None = None) -> tuple[str, str]:
+    """Run the CLI with stderr on a pty (CI unset, or set to ``ci``);
+    (stdout, what the terminal got)."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["TERM"] = "xterm"
+    if ci is not None:
+        env["CI"] = ci
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nova_secaudit.cli", *args], cwd=cwd,
+        stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = process.communicate(timeout=60)
+    os.close(master)
+    return out.decode(), seen.decode(errors="replace")

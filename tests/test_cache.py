@@ -15,7 +15,7 @@ from nova_secaudit.cache import ResultsCache
 from nova_secaudit.rules import ALL_RULES
 from nova_secaudit.runner import check_paths
 from nova_secaudit.settings import Settings
-from support import FIXTURES
+from support import FIXTURES, run_cli_on_tty
 
 EVERY = Settings(select=tuple(rule.code for rule in ALL_RULES))
 
@@ -144,48 +144,15 @@ def test_no_cache_writes_nothing(tmp_path):
     assert not cache_module.default_cache_root().exists()
 
 
-def _run_on_tty(cwd, env):
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nova_secaudit.cli", "check", "--no-cache",
-         "--jobs", "1", "."], cwd=cwd, stdout=subprocess.PIPE, stderr=slave,
-        env=env)
-    os.close(slave)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    out, _ = process.communicate(timeout=60)
-    os.close(master)
-    return out.decode(), seen.decode(errors="replace")
-
-
 @pytest.mark.parametrize("ci", [None, "true"], ids=["tty", "tty-in-ci"])
 def test_progress_bar_only_on_an_interactive_terminal(corpus, tmp_path, ci):
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["TERM"] = "xterm"
-    if ci:
-        env["CI"] = ci
-    out, tty = _run_on_tty(tmp_path / "tree", env)
+    out, tty = run_cli_on_tty(tmp_path / "tree", "check", "--no-cache",
+                              "--jobs", "1", ".", ci=ci)
     assert "NSA101" in out
     assert ("file/s" in tty or "files/s" in tty or "it/s" in tty or
             "nova-secaudit:" in tty) is (ci is None), tty
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["TERM"] = "xterm"
     piped = cli(tmp_path / "tree", "--no-cache", ".", env=env)
     assert "nova-secaudit:" not in piped.stderr
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import os
-import pty
-import select
 import subprocess
 import sys
 
 import pytest
 
 from nova_secaudit.progress import Progress
+from support import run_cli_on_tty
 
 UNBOUNDED = "import futurist\n\nfuturist.ThreadPoolExecutor()\n"
 
@@ -73,29 +72,6 @@ def test_no_files_no_progress(no_ci):
     assert screen.getvalue() == ""
 
 
-def run_on_tty(cwd, *args):
-    """Run the CLI with stderr on a pty; (stdout, what the terminal got)."""
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["TERM"] = "xterm"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nova_secaudit.cli", *args], cwd=cwd,
-        stdout=subprocess.PIPE, stderr=slave, env=env)
-    os.close(slave)
-    seen = b""
-    while select.select([master], [], [], 60)[0]:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    out, _ = process.communicate(timeout=60)
-    os.close(master)
-    return out.decode(), seen.decode(errors="replace")
-
-
 @pytest.fixture()
 def tree(tmp_path):
     for number in range(5):
@@ -110,7 +86,7 @@ def tree(tmp_path):
 def test_check_and_fix_show_progress_on_a_terminal(tree, args):
     if args[0] == "fix":
         pytest.importorskip("libcst")
-    out, terminal = run_on_tty(tree, *args)
+    out, terminal = run_cli_on_tty(tree, *args)
     assert "nova-secaudit: 0/5 files (0%)" in terminal
     assert "nova-secaudit: 5/5 files (100%)" in terminal
     # Erased before the run's own output: no bar left in the report.
