@@ -64,19 +64,37 @@ def fake_nova(tmp_path):
 def test_tests_of_a_module_are_the_modules_importing_it(fake_nova):
     script = load_script()
     unit = "nova/tests/unit/"
-    assert script.test_modules(fake_nova, ["nova/compute/manager.py"]) == [
-        unit + "compute/test_compute_mgr.py",
-        unit + "compute/test_relative.py",
-        unit + "conductor/test_conductor.py",
-        unit + "test_notifications.py",
-        unit + "virt/test_hooks.py"]
-    assert script.test_modules(fake_nova, ["nova/utils.py"]) == [
-        unit + "test_context.py"]
+    assert script.test_modules(
+        fake_nova, ["nova/compute/manager.py"], per_module=10) == ([
+            unit + "compute/test_compute_mgr.py",
+            unit + "compute/test_relative.py",
+            unit + "conductor/test_conductor.py",
+            unit + "test_notifications.py",
+            unit + "virt/test_hooks.py"], 0)
+    assert script.test_modules(fake_nova, ["nova/utils.py"]) == (
+        [unit + "test_context.py"], 0)
     # __init__.py is the package: ``import nova.context`` does not count,
     # the conventional name does (tests/unit/compute/test_api.py).
     assert script.test_modules(
         fake_nova, ["nova/compute/api.py", "nova/tests/unit/test_x.py"]) \
-        == [unit + "compute/test_api.py"]
+        == ([unit + "compute/test_api.py"], 0)
+
+
+def test_the_nearest_importers_are_taken_first(fake_nova):
+    """Bounded per module: the importers in the module's own test folder
+    come first (compute/ for nova/compute/manager.py), then a file naming
+    it, then the rest; the count of those left out is returned."""
+    script = load_script()
+    unit = "nova/tests/unit/"
+    assert script.test_modules(
+        fake_nova, ["nova/compute/manager.py"], per_module=2) == ([
+            unit + "compute/test_compute_mgr.py",
+            unit + "compute/test_relative.py"], 3)
+    assert script.test_modules(
+        fake_nova, ["nova/compute/manager.py"], per_module=3) == ([
+            unit + "compute/test_compute_mgr.py",
+            unit + "compute/test_relative.py",
+            unit + "test_notifications.py"], 2)
 
 
 def test_created_files_count_as_changed(fake_nova, tmp_path):
