@@ -24,6 +24,7 @@ from nova_secaudit.docs import cwe_title, plain_text
 from nova_secaudit.engine import FixSafety
 from nova_secaudit.fixing import FixOptions, Summary, fix_paths, \
     fixable_codes, with_fix_arguments
+from nova_secaudit.helpers import add_shared_helpers
 from nova_secaudit.progress import Progress
 from nova_secaudit.rules import RULES_BY_CODE
 from nova_secaudit.settings import Settings
@@ -199,9 +200,11 @@ def _commit_rule(code: str, files: list[str], settings: Settings, args,
                  unreadable: set[str], root: str) -> Summary:
     summary, changed, failed = Summary(), [], []
     options = FixOptions(codes=frozenset({code}), reuse_lock=args.reuse_lock)
+    results = []
     with Progress(len(files), f"nova-secaudit {code}") as advance:
         for result in fix_paths(files, settings, options, args.jobs):
             summary.add(result)
+            results.append(result)
             if advance:
                 advance(1)
             if result.changed:
@@ -212,6 +215,13 @@ def _commit_rule(code: str, files: list[str], settings: Settings, args,
                 unreadable.add(result.path)
                 print(f"{result.path}: error: {result.error}",
                       file=sys.stderr)
+    # The URL helper the fixes import goes into the same commit.
+    for helper in add_shared_helpers(results, options):
+        summary.add_helper(helper)
+        if helper.error:
+            failed.append((helper.path, helper.error))
+        elif helper.changed and helper.path not in changed:
+            changed.append(helper.path)
     if not changed:
         left = _unfixed(code, summary, failed, root)
         print(f"{code}: nothing fixed" + "".join(

@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 
 import pytest
@@ -278,3 +279,35 @@ def test_rejecting_hook_stops_the_series(repo):
         "nova-secaudit: error: git commit: Change-Id missing"
     assert subjects(repo) == ["Initial import"]
     assert git(repo, "diff", "--cached", "--name-only") == "nova/caches.py\n"
+
+
+def test_url_helper_goes_into_the_commit_that_imports_it(repo):
+    """The shared URL-credential helper is part of the NSA502 commit: a
+    series whose fixed modules import a helper no commit adds would not
+    even import (the commit must stand on its own in Gerrit)."""
+    package = repo / "nova"
+    (package / "__init__.py").write_text("")
+    (package / "safe_utils.py").write_text('"""Leaf helpers."""\n')
+    (package / "rpc.py").write_text(textwrap.dedent("""\
+        import logging
+
+        LOG = logging.getLogger(__name__)
+
+
+        def connect(transport_url):
+            LOG.info('connecting to %s', transport_url)
+        """))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Add rpc")
+    code, _, err = fix_commit(repo, "--select", "NSA502")
+    assert code == 0, err
+    assert git(repo, "status", "--porcelain") == ""
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert changed == ["nova/rpc.py", "nova/safe_utils.py"]
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import logging, nova.rpc; logging.basicConfig(level=20); "
+         "nova.rpc.connect('rabbit://nova:s3cr3t@mq/')"],
+        cwd=repo, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "s3cr3t" not in loaded.stderr and "rabbit://" in loaded.stderr
