@@ -66,7 +66,9 @@ def fixed_text(text: str, path: str, found: Finding, settings,
                           codes=[found.code], known=(module, text, [found]),
                           unsafe_fixes=True,  # shown with their safety
                           wrapper=wrapper)
-        new_text = codemod.transform_module(module).code
+        fixed = codemod.transform_module(module)
+        new_text = fixed.code if pruned is None else \
+            module_code(fixed, module, pruned.codes)
     except SkipFile:
         return None
     except Exception:  # noqa: BLE001 - a report must not die of a codemod
@@ -77,18 +79,51 @@ def fixed_text(text: str, path: str, found: Finding, settings,
         if getattr(codemod, "_undone", False):
             # MaskSecrets then searches the generated code for uses.
             raise Unpruned("the codemod read the generated module")
-        if new_text == pruned.text:
+        if new_text == pruned.text or verify(new_text, path) is not None:
+            # The blanked bodies compile alone (they did in the file) and
+            # no edit reaches into them: what does not compile is in the
+            # edited lines, which the blanked copy holds as they are.
             return None
         from nova_secaudit.reporting.pruning import patch_original
 
         new = new_text.splitlines(keepends=True)
         new_text = patch_original(text.splitlines(keepends=True), pruned,
-                                  new, _opcodes(pruned.lines, new))
+                                  new, _opcodes(pruned.lines, new,
+                                                _blank_line))
         if new_text is None:
             raise Unpruned("an edit touches a blanked body")
+        return new_text
     if new_text == text or verify(new_text, path) is not None:
         return None
     return new_text
+
+
+def module_code(new, old, codes: dict) -> str:
+    """``new.code`` for ``new``, a transform of module ``old``: the code
+    of each top-level statement ``new`` shares with ``old`` is generated
+    once per file (in ``codes``), as libcst's ``Module._codegen_impl``
+    concatenates it (top-level statements are generated at no indent)."""
+    if not new.has_trailing_newline or \
+            new.default_newline != old.default_newline or \
+            new.default_indent != old.default_indent:
+        return new.code
+    if not codes:
+        codes.update((id(stmt), (stmt, old.code_for_node(stmt)))
+                     for stmt in old.body)
+    parts = [new.code_for_node(node) for node in new.header]
+    for stmt in new.body:
+        known = codes.get(id(stmt))
+        parts.append(known[1] if known is not None and known[0] is stmt
+                     else new.code_for_node(stmt))
+    parts.extend(new.code_for_node(node) for node in new.footer)
+    code = "".join(parts)
+    return code if code else new.code
+
+
+def _blank_line(line: str) -> bool:
+    # A blanked body is runs of these: as anchors they would make the
+    # matching quadratic in the number of blanked lines.
+    return not line.strip()
 
 
 class Unpruned(Exception):
@@ -101,10 +136,12 @@ PRUNE_STATS: Counter = Counter()
 PRUNE = True
 
 
-def _opcodes(old: list[str], new: list[str]) -> list[tuple]:
+def _opcodes(old: list[str], new: list[str], isjunk=None) -> list[tuple]:
     """difflib's opcodes from ``old`` to ``new``; a fix changes a few
     lines of a big file, so the common head and tail are matched first
-    and only the lines between go through ``SequenceMatcher``."""
+    and only the lines between go through ``SequenceMatcher`` (with
+    ``isjunk``, lines never used to anchor a match, though matches take
+    them in)."""
     limit = min(len(old), len(new))
     head = 0
     while head < limit and old[head] == new[head]:
@@ -113,7 +150,7 @@ def _opcodes(old: list[str], new: list[str]) -> list[tuple]:
     while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
     matcher = difflib.SequenceMatcher(
-        a=old[head:len(old) - tail], b=new[head:len(new) - tail],
+        isjunk, old[head:len(old) - tail], new[head:len(new) - tail],
         autojunk=False)
     codes = [("equal", 0, head, 0, head)] + [
         (tag, i1 + head, i2 + head, j1 + head, j2 + head)

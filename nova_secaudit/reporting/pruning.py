@@ -37,6 +37,8 @@ class Pruned(NamedTuple):
     text: str
     lines: list[str]  # of ``text``
     blanked: frozenset[int]  # 0-based indexes of blanked lines
+    # id of a top-level statement of its libcst tree -> (it, its code)
+    codes: dict
 
 
 def split_lines(text: str) -> list[str]:
@@ -118,7 +120,7 @@ def prune(text: str, findings) -> tuple[Pruned | None, str]:
                 new[index] = _ending(lines[index])
             new[end - 1] = indent + ")" + _ending(lines[end - 1])
         blanked.update(range(start - 1, end))
-    return Pruned("".join(new), new, frozenset(blanked)), "pruned"
+    return Pruned("".join(new), new, frozenset(blanked), {}), "pruned"
 
 
 def patch_original(original: list[str], pruned: Pruned, new: list[str],
