@@ -10,6 +10,7 @@ masker and URL masker.
 from __future__ import annotations
 
 import ast
+from collections import deque
 import functools
 import os
 
@@ -101,9 +102,22 @@ def text_source(tree: ast.AST, position: tuple[int, int, int, int]):
     return "sinks", readers
 
 
+def _around(tree: ast.AST, line: int):
+    """``ast.walk(tree)`` (same order) without the subtrees whose lines
+    leave out ``line``: a parent's lines hold its children's."""
+    todo = deque([tree])
+    while todo:
+        node = todo.popleft()
+        for child in ast.iter_child_nodes(node):
+            first = getattr(child, "lineno", None)
+            if first is None or first <= line <= child.end_lineno:
+                todo.append(child)
+        yield node
+
+
 def _name_in_handler(tree: ast.AST, position):
     line, col, end_line, end_col = position
-    for handler in ast.walk(tree):
+    for handler in _around(tree, line):
         if not isinstance(handler, ast.ExceptHandler) or \
                 not handler.lineno <= line <= handler.end_lineno:
             continue

@@ -10,6 +10,7 @@ for a rule with no codemod, there is no proposal.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from typing import NamedTuple
 
 from nova_secaudit.engine import FixSafety, Finding
@@ -32,7 +33,7 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings,
-               wrapper) -> str | None:
+               wrapper, pruned=None) -> str | None:
     """The file's text after the codemod fixes ``found`` alone, or None.
 
     Uses the codemod registry (``codemods.CODEMOD_FOR``) and hands the
@@ -43,6 +44,11 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     ``fix`` output. ``wrapper`` holds the file's libcst tree and its
     metadata (libcst trees are immutable: one parse and one position
     computation serve every finding).
+
+    With ``pruned`` (see ``pruning``), ``wrapper`` holds the tree of that
+    blanked copy; the codemod still reads ``text`` for everything textual,
+    and its edits are mapped back onto ``text``. Raises ``Unpruned`` when
+    that cannot be done, so the caller uses the whole file.
     """
     try:
         from libcst.codemod import CodemodContext, SkipFile
@@ -60,20 +66,82 @@ def fixed_text(text: str, path: str, found: Finding, settings,
                           codes=[found.code], known=(module, text, [found]),
                           unsafe_fixes=True,  # shown with their safety
                           wrapper=wrapper)
-        new_text = codemod.transform_module(module).code
+        fixed = codemod.transform_module(module)
+        new_text = fixed.code if pruned is None else \
+            module_code(fixed, module, pruned.codes)
     except SkipFile:
         return None
     except Exception:  # noqa: BLE001 - a report must not die of a codemod
+        if pruned is not None:
+            raise Unpruned("the codemod failed on the blanked copy")
         return None
+    if pruned is not None:
+        if getattr(codemod, "_undone", False):
+            # MaskSecrets then searches the generated code for uses.
+            raise Unpruned("the codemod read the generated module")
+        if new_text == pruned.text or verify(new_text, path) is not None:
+            # The blanked bodies compile alone (they did in the file) and
+            # no edit reaches into them: what does not compile is in the
+            # edited lines, which the blanked copy holds as they are.
+            return None
+        from nova_secaudit.reporting.pruning import patch_original
+
+        new = new_text.splitlines(keepends=True)
+        new_text = patch_original(text.splitlines(keepends=True), pruned,
+                                  new, _opcodes(pruned.lines, new,
+                                                _blank_line))
+        if new_text is None:
+            raise Unpruned("an edit touches a blanked body")
+        return new_text
     if new_text == text or verify(new_text, path) is not None:
         return None
     return new_text
 
 
-def _opcodes(old: list[str], new: list[str]) -> list[tuple]:
+def module_code(new, old, codes: dict) -> str:
+    """``new.code`` for ``new``, a transform of module ``old``: the code
+    of each top-level statement ``new`` shares with ``old`` is generated
+    once per file (in ``codes``), as libcst's ``Module._codegen_impl``
+    concatenates it (top-level statements are generated at no indent)."""
+    if not new.has_trailing_newline or \
+            new.default_newline != old.default_newline or \
+            new.default_indent != old.default_indent:
+        return new.code
+    if not codes:
+        codes.update((id(stmt), (stmt, old.code_for_node(stmt)))
+                     for stmt in old.body)
+    parts = [new.code_for_node(node) for node in new.header]
+    for stmt in new.body:
+        known = codes.get(id(stmt))
+        parts.append(known[1] if known is not None and known[0] is stmt
+                     else new.code_for_node(stmt))
+    parts.extend(new.code_for_node(node) for node in new.footer)
+    code = "".join(parts)
+    return code if code else new.code
+
+
+def _blank_line(line: str) -> bool:
+    # A blanked body is runs of these: as anchors they would make the
+    # matching quadratic in the number of blanked lines.
+    return not line.strip()
+
+
+class Unpruned(Exception):
+    """The blanked copy cannot stand for the file: use the whole file."""
+
+
+# How proposals were computed, per file: "pruned", "whole: <why>".
+PRUNE_STATS: Counter = Counter()
+# False: every file goes through libcst whole (the reference path).
+PRUNE = True
+
+
+def _opcodes(old: list[str], new: list[str], isjunk=None) -> list[tuple]:
     """difflib's opcodes from ``old`` to ``new``; a fix changes a few
     lines of a big file, so the common head and tail are matched first
-    and only the lines between go through ``SequenceMatcher``."""
+    and only the lines between go through ``SequenceMatcher`` (with
+    ``isjunk``, lines never used to anchor a match, though matches take
+    them in)."""
     limit = min(len(old), len(new))
     head = 0
     while head < limit and old[head] == new[head]:
@@ -82,7 +150,7 @@ def _opcodes(old: list[str], new: list[str]) -> list[tuple]:
     while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
     matcher = difflib.SequenceMatcher(
-        a=old[head:len(old) - tail], b=new[head:len(new) - tail],
+        isjunk, old[head:len(old) - tail], new[head:len(new) - tail],
         autojunk=False)
     codes = [("equal", 0, head, 0, head)] + [
         (tag, i1 + head, i2 + head, j1 + head, j2 + head)
@@ -137,16 +205,49 @@ def propose_fixes(text: str, path: str, findings, settings
     """One proposal (or None) per finding of one file, same order.
 
     libcst parses the file once, and its positions are computed once, for
-    every finding. The runner calls this in its worker processes when the
+    every finding; bodies of functions and classes that hold no finding
+    are blanked first (``pruning``), unless that is not known to be safe
+    for this file. The runner calls this in its worker processes when the
     output format shows fixes, so the libcst work runs in parallel and
     lands in the results cache with the findings.
     """
+    fixable = [f for f in findings if _fixable_rule(f) is not None]
+    if not fixable:
+        return [None] * len(findings)
+    if PRUNE:
+        from nova_secaudit.reporting.pruning import prune
+
+        pruned, why = prune(text, fixable)
+        if pruned is not None:
+            try:
+                proposals = _propose(text, path, findings, settings, pruned)
+            except Unpruned as exc:
+                why = str(exc)
+            else:
+                _count("pruned")
+                return proposals
+        _count("whole: " + why)
+    return _propose(text, path, findings, settings, None)
+
+
+def _count(key: str) -> None:
+    PRUNE_STATS[key] += 1  # noqa: NSA201 - a worker is single-threaded
+
+
+def _fixable_rule(found: Finding):
+    rule = RULES_BY_CODE.get(found.code)
+    return None if rule is None or rule.fix is FixSafety.NONE else rule
+
+
+def _propose(text: str, path: str, findings, settings, pruned
+             ) -> list[FixProposal | None]:
+    """``propose_fixes`` from the whole file, or from ``pruned``."""
     proposals: list[FixProposal | None] = []
     wrapper = None
     old = text.splitlines(keepends=True)
     for found in findings:
-        rule = RULES_BY_CODE.get(found.code)
-        if rule is None or rule.fix is FixSafety.NONE:
+        rule = _fixable_rule(found)
+        if rule is None:
             proposals.append(None)
             continue
         if wrapper is None:  # parsed once, for the first fixable finding
@@ -155,10 +256,13 @@ def propose_fixes(text: str, path: str, findings, settings
 
                 from nova_secaudit.codemods.base import position_wrapper
 
-                wrapper = position_wrapper(parse_module(text))
+                wrapper = position_wrapper(parse_module(
+                    text if pruned is None else pruned.text))
             except Exception:  # noqa: BLE001 - no libcst, or unparsable
+                if pruned is not None:
+                    raise Unpruned("libcst cannot parse the blanked copy")
                 return [None] * len(findings)
-        after = fixed_text(text, path, found, settings, wrapper)
+        after = fixed_text(text, path, found, settings, wrapper, pruned)
         if after is None:
             proposals.append(None)
             continue
