@@ -121,3 +121,49 @@ def test_masked_dict_value_never_makes_a_line_too_long(keyword):
     assert after == before or fixed == {"NSA302": 1}
     assert max(len(line) for line in after.splitlines()) <= 79
     assert run_commands(after, {"NSA302"})[0] == after
+
+
+POLICY_LOG = textwrap.dedent("""\
+    import logging
+
+    LOG = logging.getLogger('nsa.policy')
+
+
+    class Context:
+        credentials = {'user_id': 'u1', 'roles': ['reader']}
+
+
+    def denied(context, action):
+        LOG.warning('Policy check for %(action)s failed with '
+                    '%(credentials)s',
+                    {'action': action,
+                     'credentials': context.credentials})
+        LOG.warning('Policy check failed for %(user_id)s',
+                    context.credentials)
+    """)
+
+
+def test_mapping_a_log_format_reads_by_name_is_never_made_text(
+        tmp_path, caplog):
+    """A string masker around the mapping of ``%(name)s`` formatting
+    breaks the log call (nova's policy.py: 163 of Nova's unit tests failed
+    on such a fix): the NSA502 fix declines it and the code still logs."""
+    from nova_secaudit.fixing import FixOptions, fix_file
+    from nova_secaudit.settings import Settings
+
+    path = tmp_path / "policy_like.py"
+    path.write_text(POLICY_LOG)
+    result = fix_file(str(path), Settings(), FixOptions(codes={"NSA502"}))
+    assert path.read_text() == POLICY_LOG and not result.fixes
+    reasons = [reason for _, code, reason in result.skipped
+               if code == "NSA502"]
+    assert len(reasons) == 2 and all(
+        "mask_dict_password" in reason for reason in reasons)
+    namespace = {"__name__": "policy_like"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    with caplog.at_level(logging.WARNING, logger="nsa.policy"):
+        namespace["denied"](namespace["Context"](), "os:list")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Policy check for os:list failed with {'user_id': 'u1', "
+        "'roles': ['reader']}",
+        "Policy check failed for u1"]

@@ -81,6 +81,11 @@ def _raw_parts(text: str) -> list[tuple[int, int, int, int]]:
     return parts
 
 
+# Logged values a string masker cannot stand in for.
+_CONTAINERS = (cst.Dict, cst.DictComp, cst.List, cst.ListComp, cst.Set,
+               cst.SetComp, cst.Tuple)
+
+
 class MaskSecrets(FindingCodemod):
     """NSA302/NSA502: wrap raw exception text and secrets in maskers."""
 
@@ -222,6 +227,20 @@ class MaskSecrets(FindingCodemod):
         if found is None:
             return result
         targets, kind = found
+        if kind != "exception" and (
+                isinstance(original, _CONTAINERS) or
+                (id(original) in self._arg_values and
+                 self._formats_by_name(key))):
+            # A string masker returns text: a mapping that the log format
+            # reads by name (``%(credentials)s``) would become a string
+            # and the log call would fail; Nova's tests make that an error.
+            for target in targets:
+                self._parts_left[target] = -1  # never applied
+                self.skip(target, "a container or a mapping formatted by "
+                                  "name is logged: mask its secret "
+                                  "values by hand (strutils."
+                                  "mask_dict_password for a dict)")
+            return result
         if kind == "url":
             text = f"{self.url_masker()}(__value__)"
         elif kind == "secret":
@@ -259,6 +278,14 @@ class MaskSecrets(FindingCodemod):
             if not self._parts_left[target]:
                 self.applied(target)
         return wrapped
+
+    def _formats_by_name(self, key) -> bool:
+        """Whether the statement around the value, up to its end, formats
+        with ``%(name)s``: its argument is then a mapping, and a string
+        masker in its place breaks the call."""
+        first = self._statements[-1] if self._statements else key[0][0]
+        return any("%(" in self.original_line(n)
+                   for n in range(first, key[1][0] + 1))
 
     def visit_Arg(self, node: cst.Arg) -> None:
         self._arg_values.add(id(node.value))
