@@ -79,11 +79,14 @@ def run(command, **kwargs) -> subprocess.CompletedProcess:
 
 # -- 2. the fix ----------------------------------------------------------
 def fix_targets(tree: Path) -> list[str]:
-    """Everything in the nova package but its tests."""
+    """Everything in the nova package but its tests (folders without a
+    Python file, such as nova/locale, are not named: ``fix`` refuses a
+    named folder with nothing to fix)."""
     package = tree / "nova"
     return sorted(str(p) for p in package.iterdir()
                   if p.name != "tests" and
-                  (p.is_dir() or p.suffix == ".py"))
+                  (p.suffix == ".py" or
+                   p.is_dir() and next(p.rglob("*.py"), None)))
 
 
 def run_fix(tree: Path, jobs: int, extra=()) -> subprocess.CompletedProcess:
