@@ -12,23 +12,17 @@ Usage: python bench/bench_pylint.py [--release nova==34.0.0]
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench_cli import child_environment, source_files
+from bench_cli import run as measured_run
 from nova_secaudit.releases import package_dir, parse_spec
 
 
 def cpu_seconds(command: list[str], env: dict[str, str]) -> float:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"exit {code}: {' '.join(command[:8])} ...")
-    return usage.ru_utime + usage.ru_stime
+    return measured_run(command, env)[0]
 
 
 def main(argv=None) -> int:
@@ -38,16 +32,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
     root = package_dir(*parse_spec(args.release)) / args.subdir
-    files = sorted(str(p) for p in root.rglob("*.py")
-                   if "tests" not in p.relative_to(root).parts)
+    files = source_files(root)
     base = [sys.executable, "-m", "pylint", "--jobs=1", "--exit-zero",
             "--persistent=n", "--score=n"]
     ours = base + ["--load-plugins=nova_secaudit.pylint_plugin"]
     with tempfile.TemporaryDirectory(prefix="nsa-bench-pylint-") as scratch:
-        # Bytecode kept, as an installed tool has it (see bench_cli.py).
-        env = {k: v for k, v in os.environ.items()
-               if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / "pycache")
+        env = child_environment(Path(scratch))
         cpu_seconds(ours + files[:1], env)  # warm the bytecode cache
         plain = with_plugin = float("inf")
         ratios = []
