@@ -839,3 +839,51 @@ def test_NSA401_not_fixed_when_the_futures_are_looked_at_after_the_wait(
             result.skipped] == [
         ("NSA401", "the futures are read after the wait (line 8, "
                    "'future')")]
+
+
+def test_no_command_relies_on_libcsts_matcher_decorators():
+    # FindingCodemod dispatches as a plain CSTTransformer (libcst's matcher
+    # bookkeeping walked every attribute of a command once per finding),
+    # so a visit/leave decorated with m.visit, m.leave, m.call_if_inside
+    # or m.call_if_not_inside would silently never run.
+    from libcst.matchers import _decorators
+
+    marks = [getattr(_decorators, name) for name in dir(_decorators)
+             if name.endswith("_MATCHER_ATTR")]
+    assert len(marks) == 4
+    for command in set(CODEMOD_FOR.values()):
+        for name in dir(command):
+            member = getattr(command, name, None)
+            assert not any(hasattr(member, mark) for mark in marks), \
+                f"{command.__name__}.{name} uses a matcher decorator"
+
+
+def test_a_twin_starts_clean_and_leaves_its_prototype_unused():
+    source = textwrap.dedent("""\
+        import futurist
+
+
+        def start():
+            return futurist.ThreadPoolExecutor()
+
+
+        def other():
+            return futurist.ThreadPoolExecutor()
+    """)
+    settings = Settings()
+    module = cst.parse_module(source)
+    findings = [f for f in check(ast.parse(source), "m.py", settings,
+                                 source=source) if f.code == "NSA101"]
+    assert len(findings) == 2
+    command = CODEMOD_FOR["NSA101"]
+    prototype = command(CodemodContext(), settings=settings,
+                        unsafe_fixes=True)
+    outputs = []
+    for found in findings:
+        twin = prototype.twin(CodemodContext(filename="m.py"), ["NSA101"],
+                              (module, source, [found]), None)
+        outputs.append(twin.transform_module(module).code)
+        assert sum(twin.fixed.values()) == 1
+    assert outputs[0] != outputs[1]
+    assert all(out.count("max_workers=") == 1 for out in outputs)
+    assert not prototype.fixed and not prototype.skipped

@@ -250,8 +250,11 @@ class ModuleFacts:
     def expand_lines(self, words) -> None:
         """Index the expressions of the statements whose own lines contain
         one of ``words`` (for rules whose every finding lies on such a
-        line); :meth:`line_nodes` then answers from them."""
-        if self._expanded or self.source is None:
+        line); :meth:`line_nodes` then answers from them. Each word is a
+        search of the whole text, so past ``MAX_LINE_WORDS`` words every
+        expression is indexed instead (once, in one walk)."""
+        if self._expanded or self.source is None or \
+                len(words) > MAX_LINE_WORDS:
             return self.expand()
         for statement in self._statements_on_lines_with(words):
             if statement not in self._partly_expanded:
@@ -261,8 +264,9 @@ class ModuleFacts:
     def statements_naming(self, words) -> list[ast.AST] | None:
         """The statements (compound ones by their header) whose own lines
         contain one of ``words``, in source order: a superset of those
-        that name one of them. None when the source text is unknown."""
-        if self.source is None:
+        that name one of them. None when the source text is unknown, or
+        when there are too many words to search for (see expand_lines)."""
+        if self.source is None or len(words) > MAX_LINE_WORDS:
             return None
         found = {id(statement): statement
                  for statement in self._statements_on_lines_with(words)}
@@ -441,6 +445,9 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _BLOCK_NODE_TYPES = (ast.stmt, ast.excepthandler, ast.mod,
                      getattr(ast, "match_case", ast.stmt))
+# Words one line search looks for before indexing the whole module is
+# cheaper (a module of thousands of functions asks for each one's name).
+MAX_LINE_WORDS = 64
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
 _BLOCKS_OF: dict[type, tuple[str, ...]] = {}
 _SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

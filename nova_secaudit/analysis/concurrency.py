@@ -328,25 +328,26 @@ class Concurrency:
         return found
 
     def _find(self, name: str, kind: str):
+        """In source order. Only the statements whose lines hold the name
+        are looked at (a name is one token, on one line)."""
         facts = self.facts
         mutable = name in facts.memo(module_state).mutables or \
             kind == "class"
         owner, _, attr = name.partition(".")
-        for func in self.functions.values():
-            for node in walk(func):
-                if kind == "module":
-                    if not (isinstance(node, ast.Name) and node.id == name
-                            and global_reference(name, node)):
-                        continue
-                elif not (isinstance(node, ast.Attribute) and
-                          node.attr == attr and
-                          isinstance(node.value, ast.Name) and
-                          _names_class(node, owner)):
-                    continue
-                if is_init_code(node, facts):
-                    continue
-                write, whole = _use(node, mutable)
-                yield Access(node, write, whole, locks_at(node, facts))
+        facts.expand_lines((attr or name,))
+        if kind == "module":
+            uses = [node for node in facts.line_nodes(ast.Name)
+                    if node.id == name and global_reference(name, node)]
+        else:
+            uses = [node for node in facts.line_nodes(ast.Attribute)
+                    if node.attr == attr and
+                    isinstance(node.value, ast.Name) and
+                    _names_class(node, owner)]
+        for node in uses:
+            if self.function_key(node) is None or is_init_code(node, facts):
+                continue
+            write, whole = _use(node, mutable)
+            yield Access(node, write, whole, locks_at(node, facts))
 
 
 def _names_class(node: ast.Attribute, owner: str) -> bool:

@@ -190,65 +190,51 @@ def _is_main_guard(stmt: ast.AST) -> bool:
 
 
 def _import_time_functions(facts) -> frozenset[str]:
-    """Top-level functions whose every use runs at import time.
+    """Top-level functions used, and every use of them a call or a
+    decorator application at module top level.
 
-    RULES.md: every use of the function in the module is a call or a
-    decorator application at module top level (class bodies and top-level
-    ``if``/``try`` blocks included). Any other reference -- inside a
-    function body or a lambda, in a dispatch dict, as ``Thread(target=f)``
-    or a callback, as a default argument -- means it may run later, from
-    a request thread. One walk of the module collects every reference to
-    every top-level function, so the cost is linear in the module.
+    RULES.md: class bodies and top-level ``if``/``try`` blocks count as top
+    level. Any other reference -- inside a function body or a lambda, in a
+    dispatch dict, as ``Thread(target=f)`` or a callback, as a default
+    argument -- means it may run later, from a request thread. Only the
+    statements whose lines hold one of the names are looked at, each name
+    once (use as ``facts.memo(_import_time_functions)``).
     """
-    tree = facts.tree
-    top = {stmt.name for stmt in getattr(tree, "body", ())
+    top = {stmt.name for stmt in getattr(facts.tree, "body", ())
            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if not top:
         return frozenset()
+    facts.expand_lines(top)
     at_import, later = set(), set()
-    stack = [(child, False) for child in ast.iter_child_nodes(tree)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        node, inside = pop()
-        if isinstance(node, ast.Name):
-            if node.id in top and isinstance(node.ctx, ast.Load):
-                later.add(node.id)  # not a call or a decorator: a value
+    for node in facts.line_nodes(ast.Name):
+        if node.id not in top or not isinstance(node.ctx, ast.Load):
             continue
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in top:
-                (later if inside else at_import).add(node.func.id)
-            for child in node.args + node.keywords:
-                push((child, inside))
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                             ast.Lambda)):
-            args = node.args
-            for default in args.defaults + \
-                    [d for d in args.kw_defaults if d is not None]:
-                push((default, inside))
-            if isinstance(node, ast.Lambda):
-                push((node.body, True))
-                continue
-            for stmt in node.body:
-                push((stmt, True))
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                             ast.ClassDef)):
-            for decorator in node.decorator_list:
-                if isinstance(decorator, ast.Name) and decorator.id in top:
-                    (later if inside else at_import).add(decorator.id)
-                else:
-                    push((decorator, inside))
-            if isinstance(node, ast.ClassDef):
-                for child in node.bases + node.keywords + node.body:
-                    push((child, inside))
-            else:
-                returns = node.returns
-                if returns is not None:
-                    push((returns, inside))
-            continue
-        for child in ast.iter_child_nodes(node):
-            push((child, inside))
+        parent = parent_of(node)
+        if isinstance(parent, ast.arg):
+            continue  # an annotation is never evaluated as a call
+        applied = (isinstance(parent, ast.Call) and parent.func is node) \
+            or (isinstance(parent, _DECORATED) and
+                node in parent.decorator_list)
+        (at_import if applied and not _runs_later(node)
+         else later).add(node.id)
     return frozenset(at_import - later)
+
+
+_DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _runs_later(node: ast.AST) -> bool:
+    """Whether ``node`` lies in the body of a def or lambda (defaults and
+    decorators are evaluated where the def is, so they do not count)."""
+    child = node
+    for parent in ancestors(node):
+        if isinstance(parent, ast.Lambda) and child is parent.body:
+            return True
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and child in parent.body:
+            return True
+        child = parent
+    return False
 
 
 REGISTRATION_TOKENS = frozenset({"register", "registry", "registered"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import bisect
+import copy
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from nova_secaudit.analysis import source_lines
 from nova_secaudit.codemods.layout import relayout_call
+from nova_secaudit.codemods.positions import compute_positions
 from nova_secaudit.engine import Finding, FixSafety, check
 from nova_secaudit.reporting import char_column
 from nova_secaudit.settings import Settings, load_settings
@@ -91,11 +93,12 @@ def position_wrapper(module: cst.Module) -> MetadataWrapper:
 
     Through ``resolve``, libcst (1.x) also walks the whole module once for
     batchable providers when none is asked for, which costs as much as
-    computing the positions; storing them directly skips that walk (a test
-    checks the result equals what ``resolve`` gives).
+    computing the positions; storing them directly skips that walk, and
+    :mod:`positions` computes them for less (a test checks the result
+    equals what ``resolve`` gives).
     """
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    wrapper._metadata[PositionProvider] = PositionProvider()._gen(wrapper)
+    wrapper._metadata[PositionProvider] = compute_positions(module)
     return wrapper
 
 
@@ -147,8 +150,6 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                  **overrides) -> None:
         super().__init__(context)
         self.unsafe_fixes = unsafe_fixes
-        # Fixable findings whose unsafe fix was not asked for.
-        self.held_back: list[Finding] = []
         # (module, its text, engine findings with suppressions applied)
         self.known = known
         # The module's metadata when other commands or findings share it
@@ -161,14 +162,33 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         self.settings = settings.replace(**changes) if changes else settings
         self.options = {k: v for k, v in overrides.items()
                         if k not in Settings.__dataclass_fields__}
+        self._start(codes)
+
+    def _start(self, codes: Iterable[str] | None) -> None:
+        """The state of one transform (set up again by :meth:`twin`)."""
         self.codes = tuple(c for c in (codes or self.CODES)
                            if c in self.CODES)
+        # Fixable findings whose unsafe fix was not asked for.
+        self.held_back: list[Finding] = []
         self.targets = Targets((), "")
         self.fixed: Counter = Counter()
         self.skipped: list[tuple[Finding, str]] = []
         self._handled: set[Target] = set()
         self._statements: list[int] = []
         self._untouched: set[cst.CSTNode] = set()
+
+    def twin(self, context: CodemodContext, codes: Iterable[str],
+             known, wrapper: MetadataWrapper | None) -> "FindingCodemod":
+        """A fresh command like this unused one, for another finding:
+        libcst's own set-up of a command walks every attribute of its
+        class (its matcher bookkeeping), which cost more than the fix
+        itself when a report proposes a fix per finding."""
+        twin = copy.copy(self)
+        twin.context = context
+        twin.known = known
+        twin.wrapper = wrapper
+        twin._start(codes)
+        return twin
 
     # -- findings --------------------------------------------------------
     def engine_findings(self, text: str) -> list[Finding]:
@@ -358,6 +378,17 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         return first < len(self._edit_starts) and \
             self._edit_starts[first] <= end
 
+    # Dispatch is a plain CSTTransformer's: libcst's matcher decorators
+    # (m.visit, m.call_if_inside...) are not honoured here, as none of our
+    # commands uses them and their bookkeeping walked every attribute of
+    # the command once per transform (tests check no command uses them).
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        cst.CSTTransformer.on_visit_attribute(self, node, attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode,
+                           attribute: str) -> None:
+        cst.CSTTransformer.on_leave_attribute(self, original_node, attribute)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, _STATEMENTS):
             if not self.holds_target(node):
@@ -366,12 +397,13 @@ class FindingCodemod(VisitorBasedCodemodCommand):
                 self._untouched.add(node)
                 return False
             self._statements.append(self.start_of(node)[0])
-        return super().on_visit(node)
+        return cst.CSTTransformer.on_visit(self, node)
 
     def on_leave(self, original_node, updated_node):
         if original_node in self._untouched:
             return updated_node
-        result = super().on_leave(original_node, updated_node)
+        result = cst.CSTTransformer.on_leave(self, original_node,
+                                             updated_node)
         if isinstance(original_node, _STATEMENTS):
             self._statements.pop()
         return result

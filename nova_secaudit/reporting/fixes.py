@@ -9,7 +9,9 @@ for a rule with no codemod, there is no proposal.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
 from collections import Counter
 from typing import NamedTuple
 
@@ -33,8 +35,9 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings,
-               wrapper, pruned=None) -> str | None:
-    """The file's text after the codemod fixes ``found`` alone, or None.
+               wrapper, pruned=None) -> tuple[str, list | None] | None:
+    """The file's text after the codemod fixes ``found`` alone, with the
+    opcodes from ``text`` to it when they are known already, or None.
 
     Uses the codemod registry (``codemods.CODEMOD_FOR``) and hands the
     command exactly this finding through its ``known=(tree, text,
@@ -62,13 +65,12 @@ def fixed_text(text: str, path: str, found: Finding, settings,
         return None
     module = wrapper.module
     try:
-        codemod = command(CodemodContext(filename=path), settings=settings,
-                          codes=[found.code], known=(module, text, [found]),
-                          unsafe_fixes=True,  # shown with their safety
-                          wrapper=wrapper)
+        codemod = _unused_command(command, settings).twin(
+            CodemodContext(filename=path), [found.code],
+            (module, text, [found]), wrapper)
         fixed = codemod.transform_module(module)
         new_text = fixed.code if pruned is None else \
-            module_code(fixed, module, pruned.codes)
+            module_code(fixed, module, wrapper, pruned.codes)
     except SkipFile:
         return None
     except Exception:  # noqa: BLE001 - a report must not die of a codemod
@@ -87,37 +89,45 @@ def fixed_text(text: str, path: str, found: Finding, settings,
         from nova_secaudit.reporting.pruning import patch_original
 
         new = new_text.splitlines(keepends=True)
+        opcodes = _opcodes(pruned.lines, new, _blank_line)
         new_text = patch_original(text.splitlines(keepends=True), pruned,
-                                  new, _opcodes(pruned.lines, new,
-                                                _blank_line))
+                                  new, opcodes)
         if new_text is None:
             raise Unpruned("an edit touches a blanked body")
-        return new_text
+        # The blanked copy has the file's lines, and its unchanged lines
+        # are the file's own in the patched text: the same opcodes.
+        return new_text, opcodes
     if new_text == text or verify(new_text, path) is not None:
         return None
-    return new_text
+    return new_text, None
 
 
-def module_code(new, old, codes: dict) -> str:
-    """``new.code`` for ``new``, a transform of module ``old``: the code
-    of each top-level statement ``new`` shares with ``old`` is generated
-    once per file (in ``codes``), as libcst's ``Module._codegen_impl``
-    concatenates it (top-level statements are generated at no indent)."""
+@functools.lru_cache(maxsize=16)
+def _unused_command(command, settings):
+    """One never-run instance of ``command`` per settings in a process,
+    whose twins fix one finding each (see ``FindingCodemod.twin``)."""
+    from libcst.codemod import CodemodContext
+
+    return command(CodemodContext(), settings=settings,
+                   unsafe_fixes=True)  # shown with their safety
+
+
+def module_code(new, old, wrapper, codes: dict) -> str:
+    """``new.code`` for ``new``, a transform of ``old`` (the module of
+    ``wrapper``): what ``new`` shares with ``old`` is generated once per
+    file, its code kept in ``codes`` (see ``codegen``)."""
     if not new.has_trailing_newline or \
             new.default_newline != old.default_newline or \
             new.default_indent != old.default_indent:
         return new.code
-    if not codes:
-        codes.update((id(stmt), (stmt, old.code_for_node(stmt)))
-                     for stmt in old.body)
-    parts = [new.code_for_node(node) for node in new.header]
-    for stmt in new.body:
-        known = codes.get(id(stmt))
-        parts.append(known[1] if known is not None and known[0] is stmt
-                     else new.code_for_node(stmt))
-    parts.extend(new.code_for_node(node) for node in new.footer)
-    code = "".join(parts)
-    return code if code else new.code
+    from libcst.metadata import PositionProvider
+
+    from nova_secaudit.reporting import codegen
+
+    # A node of the original module is one whose position was computed.
+    positions = wrapper._metadata[PositionProvider]
+    return codegen.module_code(new, positions.holds,
+                               positions.statement_code, codes)
 
 
 def _blank_line(line: str) -> bool:
@@ -137,34 +147,105 @@ PRUNE = True
 
 
 def _opcodes(old: list[str], new: list[str], isjunk=None) -> list[tuple]:
-    """difflib's opcodes from ``old`` to ``new``; a fix changes a few
-    lines of a big file, so the common head and tail are matched first
-    and only the lines between go through ``SequenceMatcher`` (with
-    ``isjunk``, lines never used to anchor a match, though matches take
-    them in)."""
-    limit = min(len(old), len(new))
+    """difflib-style opcodes from ``old`` to ``new``.
+
+    A fix changes a few places of a big file (an import at the top, a
+    statement deep down), so matching the whole of it with
+    ``SequenceMatcher`` costs time quadratic in the lines between the two.
+    Lines that occur once in each side anchor the match instead (git's
+    patience diff), and only the short runs between anchors go through
+    ``SequenceMatcher`` (with ``isjunk``: lines never used to anchor a
+    match there, though matches take them in).
+    """
+    blocks: list[tuple[int, int, int]] = []
+    _match(old, 0, len(old), new, 0, len(new), isjunk, blocks, 0)
+    codes: list[tuple] = []
+    i = j = 0
+    for a, b, size in blocks + [(len(old), len(new), 0)]:
+        if i < a or j < b:
+            tag = "replace" if i < a and j < b else \
+                "delete" if i < a else "insert"
+            codes.append((tag, i, a, j, b))
+        if size:
+            if codes and codes[-1][0] == "equal":
+                last = codes.pop()
+                codes.append(("equal", last[1], a + size, last[3], b + size))
+            else:
+                codes.append(("equal", a, a + size, b, b + size))
+        i, j = a + size, b + size
+    return codes
+
+
+# Below this depth of anchoring, runs go to SequenceMatcher as they are.
+_MAX_ANCHOR_DEPTH = 6
+
+
+def _match(a, alo, ahi, b, blo, bhi, isjunk, out, depth) -> None:
+    """Append to ``out`` the matching blocks (i, j, n) of a[alo:ahi] and
+    b[blo:bhi], in order."""
     head = 0
-    while head < limit and old[head] == new[head]:
+    while alo + head < ahi and blo + head < bhi and \
+            a[alo + head] == b[blo + head]:
         head += 1
+    if head:
+        out.append((alo, blo, head))
+        alo, blo = alo + head, blo + head
     tail = 0
-    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+    while alo < ahi - tail and blo < bhi - tail and \
+            a[ahi - 1 - tail] == b[bhi - 1 - tail]:
         tail += 1
-    matcher = difflib.SequenceMatcher(
-        isjunk, old[head:len(old) - tail], new[head:len(new) - tail],
-        autojunk=False)
-    codes = [("equal", 0, head, 0, head)] + [
-        (tag, i1 + head, i2 + head, j1 + head, j2 + head)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()] + [
-        ("equal", len(old) - tail, len(old), len(new) - tail, len(new))]
-    merged: list[tuple] = []
-    for code in codes:
-        if code[1] == code[2] and code[3] == code[4]:
-            continue  # empty
-        if merged and code[0] == "equal" == merged[-1][0]:
-            last = merged.pop()
-            code = ("equal", last[1], code[2], last[3], code[4])
-        merged.append(code)
-    return merged
+    ahi, bhi = ahi - tail, bhi - tail
+    if alo < ahi and blo < bhi:
+        anchors = _unique_anchors(a, alo, ahi, b, blo, bhi) \
+            if depth < _MAX_ANCHOR_DEPTH else []
+        if anchors:
+            for i, j in anchors:
+                if i > alo or j > blo:
+                    _match(a, alo, i, b, blo, j, isjunk, out, depth + 1)
+                out.append((i, j, 1))
+                alo, blo = i + 1, j + 1
+            _match(a, alo, ahi, b, blo, bhi, isjunk, out, depth + 1)
+        else:
+            matcher = difflib.SequenceMatcher(isjunk, a[alo:ahi], b[blo:bhi],
+                                              autojunk=False)
+            out.extend((i + alo, j + blo, n) for i, j, n
+                       in matcher.get_matching_blocks() if n)
+    if tail:
+        out.append((ahi, bhi, tail))
+
+
+def _unique_anchors(a, alo, ahi, b, blo, bhi) -> list[tuple[int, int]]:
+    """Pairs (i, j) of lines that occur once in a[alo:ahi] and once in
+    b[blo:bhi], the longest run of them in the same order on both sides."""
+    seen_a: dict[str, int] = {}
+    for i in range(alo, ahi):
+        line = a[i]
+        seen_a[line] = -1 if line in seen_a else i
+    seen_b: dict[str, int] = {}
+    for j in range(blo, bhi):
+        line = b[j]
+        if seen_a.get(line, -1) >= 0:
+            seen_b[line] = -1 if line in seen_b else j
+    pairs = sorted((seen_a[line], j) for line, j in seen_b.items() if j >= 0)
+    # Longest increasing run of j (patience sorting), kept by back links.
+    tops: list[int] = []
+    top_index: list[int] = []
+    back: list[int] = []
+    for index, (_, j) in enumerate(pairs):
+        pile = bisect.bisect_left(tops, j)
+        back.append(top_index[pile - 1] if pile else -1)
+        if pile == len(tops):
+            tops.append(j)
+            top_index.append(index)
+        else:
+            tops[pile] = j
+            top_index[pile] = index
+    chain: list[tuple[int, int]] = []
+    index = top_index[-1] if top_index else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = back[index]
+    return chain[::-1]
 
 
 def replacements(old: list[str], new: list[str],
@@ -205,11 +286,11 @@ def propose_fixes(text: str, path: str, findings, settings
     """One proposal (or None) per finding of one file, same order.
 
     libcst parses the file once, and its positions are computed once, for
-    every finding; bodies of functions and classes that hold no finding
-    are blanked first (``pruning``), unless that is not known to be safe
-    for this file. The runner calls this in its worker processes when the
-    output format shows fixes, so the libcst work runs in parallel and
-    lands in the results cache with the findings.
+    every finding its codemod may fix; bodies of functions and classes
+    that hold none are blanked first (``pruning``), unless that is not
+    known to be safe for this file. The runner calls this in its worker
+    processes when the output format shows fixes, so the libcst work runs
+    in parallel and lands in the results cache with the findings.
     """
     fixable = [f for f in findings if _fixable_rule(f) is not None]
     if not fixable:
@@ -235,8 +316,20 @@ def _count(key: str) -> None:
 
 
 def _fixable_rule(found: Finding):
+    """The rule of ``found`` when its codemod may fix it, else None: a
+    finding the codemod declines on its fix data alone (the lock decision
+    says ``unfixable``, a traceback is logged...) needs no libcst work,
+    and a file holding only such findings is never parsed by libcst."""
     rule = RULES_BY_CODE.get(found.code)
-    return None if rule is None or rule.fix is FixSafety.NONE else rule
+    if rule is None or rule.fix is FixSafety.NONE:
+        return None
+    try:
+        from nova_secaudit.codemods import CODEMOD_FOR
+    except ImportError:  # libcst missing: no proposals, the report goes on
+        return None
+    command = CODEMOD_FOR.get(found.code)
+    return rule if command is not None and command.fixable(found) is None \
+        else None
 
 
 def _propose(text: str, path: str, findings, settings, pruned
@@ -262,12 +355,12 @@ def _propose(text: str, path: str, findings, settings, pruned
                 if pruned is not None:
                     raise Unpruned("libcst cannot parse the blanked copy")
                 return [None] * len(findings)
-        after = fixed_text(text, path, found, settings, wrapper, pruned)
-        if after is None:
+        fixed = fixed_text(text, path, found, settings, wrapper, pruned)
+        if fixed is None:
             proposals.append(None)
             continue
-        new = after.splitlines(keepends=True)
-        opcodes = _opcodes(old, new)
+        new = fixed[0].splitlines(keepends=True)
+        opcodes = fixed[1] or _opcodes(old, new)
         from nova_secaudit.codemods import fix_safety
 
         safety = "safe" if fix_safety(found) is FixSafety.SAFE else \

@@ -4,20 +4,24 @@ The codemods behind a report's fix proposals only edit the statements the
 engine reported, plus module-level lines (imports, lock definitions, a
 helper after the imports). Everything they read of the module outside the
 reported statements is top level: imports, the names of top-level
-bindings, defs and classes, and the top-level statement sequence. What
-they read of the text (loggers, the bindings of a masked name) comes from
-the original text, which the codemods still get. So the body of a
+bindings, defs and classes, and the top-level statement sequence (never
+the methods of a class). What they read of the text (loggers, the
+bindings of a masked name) comes from the original text, which the
+codemods still get. So the body of a
 function or class that holds no finding (and no line any finding's fix
-data names) can be blanked before libcst parses the file: libcst then
+data names), and the whole of such a method, signature and decorators
+included, can be blanked before libcst parses the file: libcst then
 parses, positions and regenerates a fraction of the file.
 
 Blanking keeps every line number and every line outside the blanked
-bodies: the body's first line becomes ``<indent>(``, its last
-``<indent>)`` and the lines between empty (each keeps its own line
-ending), so the block is one expression statement that ends on the very
-line the body ended. :func:`patch_original` maps the codemod's output back
-onto the original text, and refuses (the caller then uses the whole file)
-when an edit touches a blanked line.
+bodies: the body's first line becomes ``<indent>(0,`` and the opening of
+a triple-quoted string, its last line closes the string and the bracket,
+and the lines between are empty (each keeps its own line ending). So the
+block is one expression statement (never a docstring) that ends on the
+very line the body ended, and its empty lines are one string token.
+:func:`patch_original` maps the codemod's output back onto the original
+text, and refuses (the caller then uses the whole file) when an edit
+touches a blanked line.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ class Pruned(NamedTuple):
     text: str
     lines: list[str]  # of ``text``
     blanked: frozenset[int]  # 0-based indexes of blanked lines
-    # id of a top-level statement of its libcst tree -> (it, its code)
+    # (id of a statement of its libcst tree, indentation) -> (it, its
+    # code there): see ``codegen``
     codes: dict
 
 
@@ -82,7 +87,7 @@ def prune(text: str, findings) -> tuple[Pruned | None, str]:
     def holds(first: int, last: int) -> bool:
         return any(first <= n <= last for n in needed)
 
-    def visit(body) -> None:
+    def visit(body, in_class: bool) -> None:
         for node in body:
             if not isinstance(node, _DEFS):
                 continue
@@ -90,9 +95,12 @@ def prune(text: str, findings) -> tuple[Pruned | None, str]:
                         [d.lineno for d in node.decorator_list])
             if holds(first, node.end_lineno):
                 if isinstance(node, ast.ClassDef):
-                    visit(node.body)
+                    visit(node.body, True)
                 continue
-            head = node.body[0]
+            # A method goes whole, decorators and signature too: no fix
+            # reads the methods of a class (top-level names it does).
+            head = node if in_class and \
+                not isinstance(node, ast.ClassDef) else node.body[0]
             start = min([head.lineno] + [
                 d.lineno for d in getattr(head, "decorator_list", ())])
             end = node.end_lineno
@@ -106,7 +114,7 @@ def prune(text: str, findings) -> tuple[Pruned | None, str]:
                 continue
             spans.append((start, end, indent))
 
-    visit(tree.body)
+    visit(tree.body, False)
     if not spans:
         return None, "nothing to blank"
     new = list(lines)
@@ -115,10 +123,13 @@ def prune(text: str, findings) -> tuple[Pruned | None, str]:
         if start == end:
             new[start - 1] = indent + "()" + _ending(lines[start - 1])
         else:
-            new[start - 1] = indent + "(" + _ending(lines[start - 1])
+            # The empty lines inside one string token: libcst would make
+            # nodes of each empty line between brackets, and a string
+            # alone could pass for a docstring.
+            new[start - 1] = indent + '(0, """' + _ending(lines[start - 1])
             for index in range(start, end - 1):
                 new[index] = _ending(lines[index])
-            new[end - 1] = indent + ")" + _ending(lines[end - 1])
+            new[end - 1] = '""")' + _ending(lines[end - 1])
         blanked.update(range(start - 1, end))
     return Pruned("".join(new), new, frozenset(blanked), {}), "pruned"
 
