@@ -55,9 +55,11 @@ def check_file(path: str, settings: Settings,
         digest = content_digest(data)
         text = decode_source(data)
         errors: list[str] = []  # rules' internal errors, one line each
-        # The tree is not kept: it is freed before any fix is proposed.
-        findings = check(parse_text(text, path), path, settings,
-                         errors=errors, source=text, suppress=True)
+        tree = parse_text(text, path)
+        findings = check(tree, path, settings, errors=errors, source=text,
+                         suppress=True)
+        if not (fixes and findings):
+            tree = None  # freed now: only proposing fixes reads it again
     except SourceError as exc:
         return FileResult(path, error=str(exc), digest=digest)
     except RecursionError:
@@ -74,7 +76,7 @@ def check_file(path: str, settings: Settings,
     if fixes:
         from nova_secaudit.reporting.fixes import propose_fixes
 
-        result.fixes = propose_fixes(text, path, findings, settings)
+        result.fixes = propose_fixes(text, path, findings, settings, tree)
     return result
 
 

@@ -5,6 +5,8 @@ file of nova 34.0.0 with a fixable finding."""
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from nova_secaudit.engine import check_source
@@ -27,7 +29,10 @@ def compare(text: str, path: str, settings) -> str:
         return why
     whole = fixes._propose(text, path, findings, settings, None)
     try:
-        blanked = fixes._propose(text, path, findings, settings, pruned)
+        # The blanked path reads the tree the check made, as the runner's
+        # workers hand it over; the whole path parses the text itself.
+        blanked = fixes._propose(text, path, findings, settings, pruned,
+                                 ast.parse(text))
     except fixes.Unpruned as exc:
         return f"fallback: {exc}"
     for found, a, b in zip(findings, whole, blanked):

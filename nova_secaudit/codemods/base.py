@@ -155,6 +155,8 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         # The module's metadata when other commands or findings share it
         # (positions are computed once per file, not once per command).
         self.wrapper = wrapper
+        # The ast tree of the text in ``known``, when one was handed over.
+        self.text_tree: ast.Module | None = None
         if settings is None:
             settings = load_settings(context.filename or ".", nsa_config)
         changes = {k: v for k, v in overrides.items()
@@ -178,15 +180,18 @@ class FindingCodemod(VisitorBasedCodemodCommand):
         self._untouched: set[cst.CSTNode] = set()
 
     def twin(self, context: CodemodContext, codes: Iterable[str],
-             known, wrapper: MetadataWrapper | None) -> "FindingCodemod":
+             known, wrapper: MetadataWrapper | None,
+             text_tree: ast.Module | None = None) -> "FindingCodemod":
         """A fresh command like this unused one, for another finding:
         libcst's own set-up of a command walks every attribute of its
         class (its matcher bookkeeping), which cost more than the fix
-        itself when a report proposes a fix per finding."""
+        itself when a report proposes a fix per finding. ``text_tree`` is
+        the ``ast`` tree of the text in ``known``, when the caller has it."""
         twin = copy.copy(self)
         twin.context = context
         twin.known = known
         twin.wrapper = wrapper
+        twin.text_tree = text_tree
         twin._start(codes)
         return twin
 
@@ -246,6 +251,7 @@ class FindingCodemod(VisitorBasedCodemodCommand):
             findings = [f for f in known if f.code in self.codes]
         else:
             text = tree.code
+            self.text_tree = None  # it would be of another text
             findings = self.engine_findings(text)
         usable = []
         for found in findings:

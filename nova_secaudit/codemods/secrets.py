@@ -133,7 +133,7 @@ class MaskSecrets(FindingCodemod):
                 self.wanted[(target.start, target.end)] = ([target], kind)
                 continue
             if module is None:
-                module = _parsed(self.text)
+                module = self.text_tree or _parsed(self.text)
             parts = self._exception_parts(target, module)
             for key in parts or ():
                 self.wanted.setdefault(key, ([], "exception"))[0].append(

@@ -35,7 +35,8 @@ class FixProposal(NamedTuple):
 
 
 def fixed_text(text: str, path: str, found: Finding, settings,
-               wrapper, pruned=None) -> tuple[str, list | None] | None:
+               wrapper, pruned=None, tree=None
+               ) -> tuple[str, list | None] | None:
     """The file's text after the codemod fixes ``found`` alone, with the
     opcodes from ``text`` to it when they are known already, or None.
 
@@ -67,7 +68,7 @@ def fixed_text(text: str, path: str, found: Finding, settings,
     try:
         codemod = _unused_command(command, settings).twin(
             CodemodContext(filename=path), [found.code],
-            (module, text, [found]), wrapper)
+            (module, text, [found]), wrapper, tree)
         fixed = codemod.transform_module(module)
         new_text = fixed.code if pruned is None else \
             module_code(fixed, module, wrapper, pruned.codes)
@@ -281,7 +282,7 @@ def _range(start: int, stop: int) -> str:
     return str(beginning) if length == 1 else f"{beginning},{length}"
 
 
-def propose_fixes(text: str, path: str, findings, settings
+def propose_fixes(text: str, path: str, findings, settings, tree=None
                   ) -> list[FixProposal | None]:
     """One proposal (or None) per finding of one file, same order.
 
@@ -291,6 +292,8 @@ def propose_fixes(text: str, path: str, findings, settings
     known to be safe for this file. The runner calls this in its worker
     processes when the output format shows fixes, so the libcst work runs
     in parallel and lands in the results cache with the findings.
+    ``tree``, the ``ast`` tree of ``text`` when the caller has it, spares
+    parsing the text again (it is only read).
     """
     fixable = [f for f in findings if _fixable_rule(f) is not None]
     if not fixable:
@@ -298,17 +301,18 @@ def propose_fixes(text: str, path: str, findings, settings
     if PRUNE:
         from nova_secaudit.reporting.pruning import prune
 
-        pruned, why = prune(text, fixable)
+        pruned, why = prune(text, fixable, tree)
         if pruned is not None:
             try:
-                proposals = _propose(text, path, findings, settings, pruned)
+                proposals = _propose(text, path, findings, settings, pruned,
+                                     tree)
             except Unpruned as exc:
                 why = str(exc)
             else:
                 _count("pruned")
                 return proposals
         _count("whole: " + why)
-    return _propose(text, path, findings, settings, None)
+    return _propose(text, path, findings, settings, None, tree)
 
 
 def _count(key: str) -> None:
@@ -332,8 +336,8 @@ def _fixable_rule(found: Finding):
         else None
 
 
-def _propose(text: str, path: str, findings, settings, pruned
-             ) -> list[FixProposal | None]:
+def _propose(text: str, path: str, findings, settings, pruned,
+             tree=None) -> list[FixProposal | None]:
     """``propose_fixes`` from the whole file, or from ``pruned``."""
     proposals: list[FixProposal | None] = []
     wrapper = None
@@ -355,7 +359,8 @@ def _propose(text: str, path: str, findings, settings, pruned
                 if pruned is not None:
                     raise Unpruned("libcst cannot parse the blanked copy")
                 return [None] * len(findings)
-        fixed = fixed_text(text, path, found, settings, wrapper, pruned)
+        fixed = fixed_text(text, path, found, settings, wrapper, pruned,
+                           tree)
         if fixed is None:
             proposals.append(None)
             continue

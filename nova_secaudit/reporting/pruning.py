@@ -70,17 +70,20 @@ def _ending(line: str) -> str:
     return line[len(line.rstrip("\r\n")):]
 
 
-def prune(text: str, findings) -> tuple[Pruned | None, str]:
-    """The blanked copy of ``text`` and "pruned", or None and why not."""
+def prune(text: str, findings, tree: ast.Module | None = None
+          ) -> tuple[Pruned | None, str]:
+    """The blanked copy of ``text`` (whose ``ast`` tree ``tree`` is, when
+    given) and "pruned", or None and why not."""
     lines = split_lines(text)
     if lines != text.splitlines(keepends=True):
         # Form feeds, \x1c-\x1e, \x85, \u2028...: the report's lines
         # (str.splitlines) and ast's lines would not be the same lines.
         return None, "line separators"
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None, "unparsable"
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None, "unparsable"
     needed = sorted(needed_lines(findings))
     spans: list[tuple[int, int, str]] = []
 
