@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import textwrap
 
 import pytest
 
@@ -164,3 +165,43 @@ def test_a_checked_tree_is_freed_by_reference_counting():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_tree_checked_twice_gives_the_same_findings_and_ends():
+    # A long-lived process (an editor's server, a benchmark) may check the
+    # same tree again. Nothing may be memoised on the tree's nodes: a memo
+    # that survived the first check handed the second nodes whose parents
+    # that check never recorded, and the climb to their statement looped
+    # for ever (the shape of nova 34.0.0's service_auth.py).
+    import threading
+
+    source = textwrap.dedent("""\
+        _AUTHS = {}
+
+
+        def reset():
+            global _AUTHS
+            _AUTHS = {}
+
+
+        def get_plugin(group):
+            auth = _AUTHS.get(group)
+            if not auth:
+                auth = load(group)
+                _AUTHS[group] = auth
+            return auth
+    """)
+    tree = ast.parse(source)
+    settings = Settings(select=("NSA2",))
+    results = []
+
+    def check_twice():
+        for _ in range(2):
+            results.append(check(tree, "m.py", settings, source=source))
+
+    worker = threading.Thread(target=check_twice, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the second check did not end"
+    assert len(results) == 2 and results[0] == results[1]
+    assert any(f.code == "NSA202" for f in results[0])

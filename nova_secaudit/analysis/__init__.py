@@ -112,9 +112,10 @@ def enclosing_function(node: ast.AST):
     return None
 
 
-def enclosing_statement(node: ast.AST) -> ast.stmt:
-    """The innermost statement containing (or being) ``node``."""
-    while not isinstance(node, ast.stmt):
+def enclosing_statement(node: ast.AST) -> ast.stmt | None:
+    """The innermost statement containing (or being) ``node``; None when
+    its parents were not recorded."""
+    while node is not None and not isinstance(node, ast.stmt):
         node = parent_of(node)
     return node
 

@@ -177,7 +177,7 @@ def _opcodes(old: list[str], new: list[str], isjunk=None) -> list[tuple]:
     return codes
 
 
-# Below this depth of anchoring, runs go to SequenceMatcher as they are.
+# Past this depth of anchoring, a run goes to SequenceMatcher as it is.
 _MAX_ANCHOR_DEPTH = 6
 
 

@@ -161,16 +161,16 @@ def _loads_in(expr: ast.AST):
             stack.extend(ast.iter_child_nodes(node))
 
 
-def function_checks(func) -> dict[str, list[ast.AST]]:
+def function_checks(facts, func) -> dict[str, list[ast.AST]]:
     """Reads of shared names that decide what a function does next.
 
     Dotted name -> checking nodes: names in an if/while/ternary/assert
     test, ``X.get(...)`` lookups, and ``X[k]`` reads in a ``try`` whose
-    handler catches KeyError. Memoised on the function node.
+    handler catches KeyError. Use as ``facts.memo(function_checks, func)``:
+    the walk records the parents of the nodes it returns for this check
+    (a memo kept on the node would hand a later check nodes whose parents
+    it never recorded).
     """
-    cached = getattr(func, "_nsa_checks", None)
-    if cached is not None:
-        return cached
     checks: dict[str, list[ast.AST]] = {}
     for node in walk_local(func):
         if isinstance(node, (ast.If, ast.While, ast.IfExp)):
@@ -197,7 +197,6 @@ def function_checks(func) -> dict[str, list[ast.AST]]:
                     name = dotted_name(stmt.value.value)
                     if name is not None:
                         checks.setdefault(name, []).append(node)
-    func._nsa_checks = checks
     return checks
 
 
@@ -205,9 +204,9 @@ def _start(node: ast.AST) -> tuple[int, int]:
     return node.lineno, node.col_offset
 
 
-def preceding_check(site: Site, func) -> ast.AST | None:
+def preceding_check(site: Site, func, facts) -> ast.AST | None:
     """The first check of the site's container before the change."""
-    checks = function_checks(func).get(site.key, ())
+    checks = facts.memo(function_checks, func).get(site.key, ())
     at = _start(site.node)
     for check in checks:
         if _start(check) < at or is_within(site.node, check):
@@ -320,7 +319,7 @@ def state_changes(facts) -> tuple:
     for node in facts.memo(statements_naming_shared_state):
         if _may_change(node, names):
             func, sites = _relevant(node, facts)
-            found.extend((site, preceding_check(site, func), func)
+            found.extend((site, preceding_check(site, func, facts), func)
                          for site in sites)
     found.sort(key=lambda item: _start(item[0].node))
     return tuple(found)
