@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import functools
 import os
 
 import libcst as cst
@@ -133,7 +132,7 @@ class MaskSecrets(FindingCodemod):
                 self.wanted[(target.start, target.end)] = ([target], kind)
                 continue
             if module is None:
-                module = self.text_tree or _parsed(self.text)
+                module = self.text_tree or ast.parse(self.text)
             parts = self._exception_parts(target, module)
             for key in parts or ():
                 self.wanted.setdefault(key, ([], "exception"))[0].append(
@@ -350,13 +349,6 @@ class MaskSecrets(FindingCodemod):
         for line in self.needed_imports:
             tree = add_import(tree, line, self.project())
         return tree
-
-
-@functools.lru_cache(maxsize=1)
-def _parsed(text: str) -> ast.Module:
-    """``ast.parse(text)``, kept for the next finding of the same file (a
-    report asks for each finding's fix alone); only read, never changed."""
-    return ast.parse(text)
 
 
 def with_url_helper(tree: cst.Module, name: str,

@@ -9,6 +9,7 @@ for a rule with no codemod, there is no proposal.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import difflib
 import functools
@@ -298,6 +299,11 @@ def propose_fixes(text: str, path: str, findings, settings, tree=None
     fixable = [f for f in findings if _fixable_rule(f) is not None]
     if not fixable:
         return [None] * len(findings)
+    if tree is None:  # one parse serves the pruning and every masking fix
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass  # the pruning says why it cannot blank the file
     if PRUNE:
         from nova_secaudit.reporting.pruning import prune
 

@@ -7,11 +7,11 @@ reported statements is top level: imports, the names of top-level
 bindings, defs and classes, and the top-level statement sequence (never
 the methods of a class). What they read of the text (loggers, the
 bindings of a masked name) comes from the original text, which the
-codemods still get. So the body of a
-function or class that holds no finding (and no line any finding's fix
-data names), and the whole of such a method, signature and decorators
-included, can be blanked before libcst parses the file: libcst then
-parses, positions and regenerates a fraction of the file.
+codemods still get. So the body of a function or class that holds no
+finding (and no line any finding's fix data names), and the whole of such
+a method, signature and decorators included, can be blanked before libcst
+parses the file: libcst then parses, positions and regenerates a fraction
+of the file.
 
 Blanking keeps every line number and every line outside the blanked
 bodies: the body's first line becomes ``<indent>(0,`` and the opening of
