@@ -366,6 +366,25 @@ def call(fn):
             LOG.error('ignored: %s', e)
             ctxt.reraise = False
 """,
+    "NSA302-call-split-over-lines": """
+def call(fn, cell):
+    try:
+        return fn()
+    except Exception as e:
+        (LOG  # expect: NSA302:10
+         .error('cell %s: %s', cell, e))
+        raise
+""",
+    "NSA302-not-log-call-in-function-defined-in-handler": """
+def call(fn, cell, defer):
+    try:
+        return fn()
+    except Exception as e:
+        def report():
+            LOG.error('cell %s: %s', cell, e)
+        defer(report)
+        raise
+""",
     "NSA302-not-inner-handler-inside-outer-save-and-reraise": """
 def revert(fn, undo, instance):
     try:
@@ -646,6 +665,20 @@ def gather(fn):
     # Rebuilt from its text (301), logged then re-raised (302), and the
     # text goes on to the caller in the new exception (303).
     assert codes == ["NSA301", "NSA302", "NSA303"]
+
+
+def test_nsa302_sees_a_call_split_by_a_line_continuation():
+    source = HEADER + (
+        "def call(fn, cell):\n"
+        "    try:\n"
+        "        return fn()\n"
+        "    except Exception as e:\n"
+        "        LOG. \\\n"
+        "            error('cell %s: %s', cell, e)\n"
+        "        raise\n")
+    found = check_source(source, "m.py", Settings(select=NSA3))
+    assert [(f.code, f.line) for f in found] == [
+        ("NSA302", HEADER.count("\n") + 5)]
 
 
 def test_nsa302_fix_data_points_at_each_raw_argument():

@@ -132,6 +132,18 @@ def test_engine_never_raises_and_reports_well_formed_positions(source):
     assert check(ast.parse(source), "generated.py", EVERY_RULE) == findings
 
 
+@SLOW
+@given(nova_shaped(noise=False))
+def test_text_guided_searches_find_what_the_full_walk_finds(source):
+    # Given the text, rules look only at statements on lines holding their
+    # words (a log call's ``.warning(``, a shared name, a pool's name) and
+    # skip modules without them; without it they walk every node. Both
+    # must report the same: the text searches are a pure shortcut.
+    tree = parse_or_reject(source)
+    guided = check(tree, "generated.py", EVERY_RULE, source=source)
+    assert check(ast.parse(source), "generated.py", EVERY_RULE) == guided
+
+
 @QUICK
 @given(nova_shaped(noise=False), st.sampled_from(["\n", "\r\n", "\r"]),
        st.booleans())

@@ -75,6 +75,16 @@ def subtree(root: ast.AST, stop_at: tuple = (),
                 push(value)
 
 
+def statement_expressions(statement: ast.AST, stop_at: tuple = ()
+                          ) -> Iterator[ast.AST]:
+    """The expressions of ``statement`` itself, not of its blocks (a
+    compound statement's header), their parents recorded; see
+    :func:`subtree` for ``stop_at``."""
+    names = _EXPRESSION_FIELDS.get(type(statement)) or \
+        _expression_fields(type(statement))
+    return subtree(statement, stop_at, root_fields=names)
+
+
 def ancestors(node: ast.AST) -> Iterator[ast.AST]:
     node = parent_of(node)
     while node is not None:
@@ -277,6 +287,20 @@ class ModuleFacts:
         for line in self._lines_with(words):
             yield from self._statements_on(line)
 
+    def statements_matching(self, pattern: re.Pattern, first: int,
+                            last: int) -> list[ast.AST]:
+        """The statements (compound ones by their header) with a match of
+        ``pattern`` on their own lines, among lines ``first`` to ``last``:
+        a superset of those holding what ``pattern`` finds. The text is
+        searched once per pattern; the source must be known."""
+        lines = self.memo(_matching_lines, pattern)
+        found = {}
+        for line in lines[bisect.bisect_left(lines, first):
+                          bisect.bisect_right(lines, last)]:
+            for statement in self._statements_on(line):
+                found[id(statement)] = statement
+        return list(found.values())
+
     def contains(self, word: str) -> bool:
         """Whether the source text holds ``word`` (asked once per module:
         several rules share trigger words; the text must be known)."""
@@ -304,15 +328,20 @@ class ModuleFacts:
             while at != -1:
                 offsets.append(at)
                 at = source.find(word, at + len(word))
+        return set(self._lines_of(sorted(offsets)))
+
+    def _lines_of(self, offsets: list[int]) -> list[int]:
+        """The line of each of the ascending text ``offsets``."""
+        source = self.source
         if "\r" in source:
             starts = self._line_starts()
-            return {bisect.bisect_right(starts, at) for at in offsets}
+            return [bisect.bisect_right(starts, at) for at in offsets]
         # Count line ends between consecutive hits: one pass, in C.
-        lines, line, previous = set(), 1, 0
-        for at in sorted(offsets):
+        lines, line, previous = [], 1, 0
+        for at in offsets:
             line += source.count("\n", previous, at)
             previous = at
-            lines.add(line)
+            lines.append(line)
         return lines
 
     def _line_starts(self) -> list[int]:
@@ -375,9 +404,7 @@ class ModuleFacts:
         return starts
 
     def _expand_statement(self, statement: ast.AST, by_type: dict) -> None:
-        names = _EXPRESSION_FIELDS.get(type(statement)) or \
-            _expression_fields(type(statement))
-        for node in subtree(statement, root_fields=names):
+        for node in statement_expressions(statement):
             bucket = by_type.get(type(node))
             if bucket is None:
                 by_type[type(node)] = [node]
@@ -483,6 +510,13 @@ def child_fields(node_type: type) -> tuple[str, ...]:
                   and not (node_type is ast.Constant and f == "value"))
     _CHILD_FIELDS[node_type] = names  # noqa: NSA202 (pure memo)
     return names
+
+
+def _matching_lines(facts: ModuleFacts, pattern: re.Pattern) -> list[int]:
+    """Ascending lines where a match of ``pattern`` starts (repeats kept:
+    callers take ranges of it)."""
+    return facts._lines_of([match.start() for match in
+                            pattern.finditer(facts.source)])
 
 
 def _call_words(facts: ModuleFacts, names: frozenset[str]

@@ -25,7 +25,8 @@ from __future__ import annotations
 import ast
 import re
 
-from nova_secaudit.analysis import enclosing_function
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, enclosing_function, statement_expressions)
 from nova_secaudit.analysis.handlers import (
     catch_kind, enclosing_handlers, exception_flow,
     first_handlers, first_leaky_handlers, leaky_spans,
@@ -67,7 +68,11 @@ RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
 
 
 # Text of a logging method call: read before walking a handler's code.
-_LOG_CALL = re.compile(r"\.\s*(?:%s)\s*\(" % "|".join(sorted(LOG_LEVELS)))
+# Nested scopes a handler's own walk does not enter.
+_NESTED = FUNCTION_TYPES + (ast.ClassDef,)
+# ``.warning(`` with blanks or line continuations around the name.
+_LOG_CALL = re.compile(r"\.[\s\\]*(?:%s)[\s\\]*\(" % "|".join(
+    sorted(LOG_LEVELS)))
 
 
 def _owner(node: ast.AST, facts) -> ast.AST:
@@ -594,16 +599,24 @@ class RawExceptionLoggedThenReraised(Rule):
     )
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, facts):
-        if facts.source is not None and not _LOG_CALL.search("\n".join(
-                facts.lines[node.lineno - 1:node.end_lineno])):
-            return
-        owner = _owner(node, facts)
+        if facts.source is None:
+            candidates = walk_local(node)
+        else:
+            # Only the statements on lines with a log call are walked.
+            candidates = [
+                inner for statement in facts.statements_matching(
+                    _LOG_CALL, node.lineno, node.end_lineno)
+                for inner in statement_expressions(statement, _NESTED)]
         # Collect first: the walk sets a node's children's parents only
         # after yielding it, and the checks below ask for ancestors.
-        calls = [call for call in walk_local(node)
+        calls = [call for call in candidates
                  if isinstance(call, ast.Call) and
                  isinstance(call.func, ast.Attribute) and
                  call.func.attr in LOG_LEVELS]
+        if not calls:
+            return
+        owner = _owner(node, facts)
+        # A call in a nested handler or function belongs to that one.
         for call in calls:
             if next(enclosing_handlers(call), None) is node:
                 yield from self._check(call, node, owner, facts)
