@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import ast
 
-from nova_secaudit.analysis import FUNCTION_TYPES, ancestors, parent_of
+from nova_secaudit.analysis import (
+    FUNCTION_TYPES, ancestors, parent_of, statement_expressions)
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.names import last_name, name_tokens
 
@@ -189,25 +190,27 @@ def _is_main_guard(stmt: ast.AST) -> bool:
         isinstance(p, ast.Constant) and p.value == MAIN_GUARD for p in parts)
 
 
-def _import_time_functions(facts) -> frozenset[str]:
-    """Top-level functions used, and every use of them a call or a
-    decorator application at module top level.
+def _runs_at_import_only(facts, name: str) -> bool:
+    """Whether the top-level function ``name`` is used, and every use a
+    call or a decorator application at module top level.
 
     RULES.md: class bodies and top-level ``if``/``try`` blocks count as top
     level. Any other reference -- inside a function body or a lambda, in a
     dispatch dict, as ``Thread(target=f)`` or a callback, as a default
     argument -- means it may run later, from a request thread. Only the
-    statements whose lines hold one of the names are looked at, each name
-    once (use as ``facts.memo(_import_time_functions)``).
+    statements whose lines hold the name are looked at (use as
+    ``facts.memo(_runs_at_import_only, name)``).
     """
-    top = {stmt.name for stmt in getattr(facts.tree, "body", ())
-           if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    if not top:
-        return frozenset()
-    facts.expand_lines(top)
-    at_import, later = set(), set()
-    for node in facts.line_nodes(ast.Name):
-        if node.id not in top or not isinstance(node.ctx, ast.Load):
+    statements = facts.statements_naming((name,))
+    if statements is None:
+        names = facts.nodes(ast.Name)
+    else:
+        names = (node for statement in statements
+                 for node in statement_expressions(statement))
+    applied_at_import = False
+    for node in names:
+        if node.__class__ is not ast.Name or node.id != name or \
+                not isinstance(node.ctx, ast.Load):
             continue
         parent = parent_of(node)
         if isinstance(parent, ast.arg):
@@ -215,9 +218,10 @@ def _import_time_functions(facts) -> frozenset[str]:
         applied = (isinstance(parent, ast.Call) and parent.func is node) \
             or (isinstance(parent, _DECORATED) and
                 node in parent.decorator_list)
-        (at_import if applied and not _runs_later(node)
-         else later).add(node.id)
-    return frozenset(at_import - later)
+        if not applied or _runs_later(node):
+            return False
+        applied_at_import = True
+    return applied_at_import
 
 
 _DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -318,4 +322,4 @@ def is_init_code(node: ast.AST, facts) -> bool:
     if not isinstance(holder, ast.Module):
         return False
     return is_registration_decorator(outer, class_level=False) or \
-        outer.name in facts.memo(_import_time_functions)
+        facts.memo(_runs_at_import_only, outer.name)
