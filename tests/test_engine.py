@@ -102,11 +102,20 @@ def test_line_index_finds_the_statements_whose_own_code_is_on_a_line():
               "    for i in call(\n"
               "            4):\n"
               "        pass\n"
-              "class C: k = call(7)\n")
+              "class C: k = call(7)\n"
+              "try:\n"
+              "    pass\n"
+              "except (A,\n"
+              "        B): pass\n"
+              "match v:\n"
+              "    case [1,\n"
+              "          2]:\n"
+              "        m = 1\n")
     facts = ModuleFacts(ast.parse(source), "x.py", Settings(), source)
 
     def on(line):
-        return sorted(f"{type(s).__name__}{s.lineno}"
+        return sorted(f"{type(s).__name__}"
+                      f"{getattr(s, 'lineno', None) or s.pattern.lineno}"
                       for s in facts._statements_on(line))
 
     assert on(2) == ["FunctionDef3"]  # a decorator line
@@ -115,6 +124,11 @@ def test_line_index_finds_the_statements_whose_own_code_is_on_a_line():
     assert on(8) == ["For7"]  # a header's continuation line
     assert on(9) == ["Pass9"]
     assert on(10) == ["Assign10", "ClassDef10"]
+    assert on(11) == ["Try11"]
+    assert on(14) == ["ExceptHandler13", "Pass14"]  # header ends on it
+    assert on(15) == ["Match15"]
+    assert on(17) == ["match_case16"]  # a pattern's continuation line
+    assert on(18) == ["Assign18"]
 
 
 def test_statements_come_in_source_order_without_sorting():

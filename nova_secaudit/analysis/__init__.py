@@ -195,7 +195,8 @@ class ModuleFacts:
         self._words: dict[str, bool] = {}
         self._expanded = False
         self._partly_expanded: set[ast.AST] = set()
-        self._block_start_cache: dict[int, list[int]] = {}
+        # id(statement list) -> (first lines, last lines)
+        self._block_spans: dict[int, tuple[list[int], list[int]]] = {}
         self._line_nodes: dict[type, list[ast.AST]] = {}
         self.parents: dict = {tree: None}
         self.activate()
@@ -360,18 +361,20 @@ class ModuleFacts:
         included) does. Found by descending the blocks with bisection, so
         the cost is the nesting depth, not the module size."""
         node, found = self.tree, []
+        blocks_of = _BLOCKS_OF
         while True:
             inner = None
-            for name in _BLOCKS_OF.get(type(node), ()):
+            for name in blocks_of.get(node.__class__, ()):
                 block = getattr(node, name)
-                starts = self._block_starts(block)
+                starts, ends = self._span(block)
                 index = bisect.bisect_right(starts, line) - 1
                 # ``a = 1; b = 2``: every statement of the block on the line.
-                while index >= 0 and _end_line(block[index]) >= line:
-                    if _BLOCKS_OF.get(type(block[index])) and inner is None:
-                        inner = block[index]
+                while index >= 0 and ends[index] >= line:
+                    statement = block[index]
+                    if inner is None and blocks_of.get(statement.__class__):
+                        inner, inner_start = statement, starts[index]
                     else:
-                        found.append(block[index])
+                        found.append(statement)
                     index -= 1
                 if inner is not None or found:
                     break
@@ -379,9 +382,20 @@ class ModuleFacts:
                 if node is not self.tree and not found:
                     found.append(node)  # the header of ``node``
                 return found
-            if line <= _header_end(inner):
-                found.append(inner)  # ``if x: y = 1`` on one line
+            # The header ends where its first block starts (``if x: y = 1``
+            # has both on one line).
+            first_block = getattr(inner, blocks_of[inner.__class__][0])
+            first_start = self._span(first_block)[0][0]
+            if line == inner_start or line < first_start or \
+                    line == first_start and _header_end(inner) == line:
+                found.append(inner)
             node = inner
+
+    def _span(self, block: list) -> tuple[list[int], list[int]]:
+        span = self._block_spans.get(id(block))
+        if span is None:
+            span = self._block_spans[id(block)] = _block_span(block)
+        return span
 
     def statement_lines(self, line: int) -> tuple[int, int]:
         """First and last line of the statements whose own lines include
@@ -394,14 +408,6 @@ class ModuleFacts:
                        if _BLOCKS_OF.get(type(statement))
                        else _end_line(statement))
         return first, last
-
-    def _block_starts(self, block: list) -> list[int]:
-        key = id(block)
-        starts = self._block_start_cache.get(key)
-        if starts is None:
-            starts = self._block_start_cache[key] = [
-                _start_line(statement) for statement in block]
-        return starts
 
     def _expand_statement(self, statement: ast.AST, by_type: dict) -> None:
         for node in statement_expressions(statement):
@@ -479,6 +485,7 @@ MAX_LINE_WORDS = 64
 _EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {}
 _BLOCKS_OF: dict[type, tuple[str, ...]] = {}
 _SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_DECORATED = frozenset(_SCOPE_TYPES)
 
 
 def _blocks_of(node_type: type) -> tuple[str, ...]:
@@ -536,10 +543,45 @@ def _start_line(statement: ast.AST) -> int:
     return statement.lineno
 
 
+def _block_span(block: list) -> tuple[list[int], list[int]]:
+    """First lines (decorators included) and last lines of the statements
+    of ``block``, for bisection."""
+    if block and block[0].__class__ is _MATCH_CASE:
+        return ([_start_line(case) for case in block],
+                [_end_line(case) for case in block])
+    # _start_line inlined: a module or class body can hold thousands.
+    return ([statement.decorator_list[0].lineno
+             if statement.__class__ in _DECORATED and
+             statement.decorator_list else statement.lineno
+             for statement in block],
+            [statement.end_lineno for statement in block])
+
+
 def _header_end(statement: ast.AST) -> int:
-    """Last line of a compound statement's header."""
-    first = getattr(statement, _BLOCKS_OF[type(statement)][0])[0]
-    return max(_start_line(statement), _start_line(first) - 1)
+    """Last line of a compound statement's header: the line before its
+    first block, or that block's first line when the header's expressions
+    reach it (``except (A,\\n B): pass``)."""
+    first = _start_line(getattr(statement, _BLOCKS_OF[type(statement)][0])[0])
+    if _header_expressions_end(statement) >= first:
+        return first
+    return max(_start_line(statement), first - 1)
+
+
+def _header_expressions_end(statement: ast.AST) -> int:
+    """The last line the expressions of a compound header reach."""
+    last = 0
+    for name in _EXPRESSION_FIELDS.get(type(statement)) or \
+            _expression_fields(type(statement)):
+        value = getattr(statement, name, None)
+        for child in value if isinstance(value, list) else (value,):
+            end = getattr(child, "end_lineno", None)
+            if end is None and isinstance(child, ast.AST):
+                # arguments, withitem: no position of their own
+                end = max((getattr(inner, "end_lineno", 0) or 0
+                           for inner in ast.iter_child_nodes(child)),
+                          default=0)
+            last = max(last, end or 0)
+    return last
 
 
 def _end_line(statement: ast.AST) -> int:
