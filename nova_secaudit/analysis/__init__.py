@@ -137,16 +137,19 @@ def block_statements(body: list) -> list[ast.AST]:
     other scopes. Except handlers and match cases are listed too."""
     found = []
     stack = body[::-1]
+    pop, push, add = stack.pop, stack.extend, found.append
     while stack:
-        node = stack.pop()
-        found.append(node)
-        if isinstance(node, _SCOPE_TYPES):
+        node = pop()
+        add(node)
+        kind = node.__class__
+        if kind in _DECORATED:  # a def or class: another scope
             continue
-        blocks = _BLOCKS_OF.get(type(node))
+        blocks = _BLOCKS_OF.get(kind)
         if blocks is None:
-            blocks = _blocks_of(type(node))
-        for name in reversed(blocks):
-            stack.extend(reversed(getattr(node, name)))
+            blocks = _blocks_of(kind)
+        if blocks:  # most statements have none
+            for name in reversed(blocks):
+                push(getattr(node, name)[::-1])
     return found
 
 

@@ -305,15 +305,16 @@ def binding_statements(func: ast.AST) -> list[ast.AST]:
     if isinstance(func, ast.Lambda):
         return found
     for stmt in block_statements(func.body):
-        if isinstance(stmt, _BINDING_STATEMENTS):
+        kind = stmt.__class__
+        if kind in _BINDING_STATEMENTS:
             found.append(stmt)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        elif kind is ast.With or kind is ast.AsyncWith:
             found.extend(stmt.items)
     return found
 
 
-_BINDING_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For,
-                       ast.AsyncFor)
+_BINDING_STATEMENTS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign,
+                                 ast.For, ast.AsyncFor})
 
 
 def bound_values(facts, func: ast.AST) -> dict[str, list[ast.AST]]:
@@ -321,21 +322,26 @@ def bound_values(facts, func: ast.AST) -> dict[str, list[ast.AST]]:
     of ``func`` (for ``facts.memo``): what a name can carry in the flow."""
     values: dict[str, list[ast.AST]] = {}
     for node in binding_statements(func):
-        if isinstance(node, ast.Assign):
+        kind = node.__class__
+        if kind is ast.Assign:
             targets, value = node.targets, node.value
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            targets, value = [node.target], node.iter
-        elif isinstance(node, ast.withitem):
+        elif kind is ast.For or kind is ast.AsyncFor:
+            targets, value = (node.target,), node.iter
+        elif kind is ast.withitem:
             if node.optional_vars is None:
                 continue
-            targets, value = [node.optional_vars], node.context_expr
+            targets, value = (node.optional_vars,), node.context_expr
         else:
-            targets, value = [node.target], node.value
+            targets, value = (node.target,), node.value
         if value is None:
             continue
         for target in targets:
-            for name in assigned_names(target):
-                values.setdefault(name, []).append(value)
+            kind = target.__class__
+            if kind is ast.Name:  # most targets: no unpacking to do
+                values.setdefault(target.id, []).append(value)
+            elif kind is not ast.Attribute and kind is not ast.Subscript:
+                for name in assigned_names(target):
+                    values.setdefault(name, []).append(value)
     return values
 
 
