@@ -38,7 +38,8 @@ import bisect
 from typing import Iterator
 
 from nova_secaudit.analysis import (
-    FUNCTION_TYPES, ancestors, enclosing_function, parent_of, set_parent)
+    FUNCTION_TYPES, ancestors, block_statements, enclosing_function,
+    parent_of, set_parent)
 from nova_secaudit.analysis.flow import ValueFlow
 from nova_secaudit.analysis.functions import (
     assigned_names, walk, walk_local)
@@ -222,12 +223,10 @@ def _handler_raises(handler: ast.ExceptHandler, facts) -> list[ast.stmt]:
     memo = facts.memo(_raises_memo)
     key = id(handler)
     if key not in memo:
-        # Walk fully first: the walk sets children's parents only after
-        # yielding a node, and the tests below ask for ancestors.
-        nodes = list(walk_local(handler))
+        # Statements only: nested defs are listed, their bodies are not.
         # A raise in an inner handler raises that handler's (new)
         # failure, not this one's exception.
-        memo[key] = [n for n in nodes
+        memo[key] = [n for n in block_statements(handler.body)
                      if (isinstance(n, (ast.Raise, ast.Expr))
                          and is_reraise_statement(n, facts)
                          or isinstance(n, ast.With) and
