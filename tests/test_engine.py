@@ -131,6 +131,29 @@ def test_line_index_finds_the_statements_whose_own_code_is_on_a_line():
     assert on(18) == ["Assign18"]
 
 
+def test_statements_naming_in_functions_keeps_only_def_body_lines():
+    from nova_secaudit.analysis import ModuleFacts
+    source = ("CACHE = {}\n"
+              "CACHE['a'] = 1\n"
+              "def one(): CACHE.clear()\n"
+              "class C:\n"
+              "    CACHE2 = CACHE\n"
+              "    def m(self):\n"
+              "        @deco(CACHE)\n"
+              "        def inner():\n"
+              "            CACHE.pop('a')\n"
+              "        return CACHE\n"
+              "CACHE.update(b=2)\n")
+    facts = ModuleFacts(ast.parse(source), "x.py", Settings(), source)
+
+    def lines(**options):
+        return [statement.lineno for statement in
+                facts.statements_naming({"CACHE"}, **options)]
+
+    assert lines() == [1, 2, 3, 3, 5, 8, 9, 10, 11]
+    assert lines(in_functions=True) == [3, 3, 8, 9, 10]
+
+
 def test_statements_come_in_source_order_without_sorting():
     # The statement index is filled depth first in source order (try:
     # body, handlers, else, finally), which nodes() relies on.

@@ -276,15 +276,22 @@ class ModuleFacts:
                 self._partly_expanded.add(statement)
                 self._expand_statement(statement, self._line_nodes)
 
-    def statements_naming(self, words) -> list[ast.AST] | None:
+    def statements_naming(self, words, in_functions: bool = False
+                          ) -> list[ast.AST] | None:
         """The statements (compound ones by their header) whose own lines
         contain one of ``words``, in source order: a superset of those
-        that name one of them. None when the source text is unknown, or
-        when there are too many words to search for (see expand_lines)."""
+        that name one of them; with ``in_functions``, only lines inside a
+        def's body. None when the source text is unknown, or when there
+        are too many words to search for (see expand_lines)."""
         if self.source is None or len(words) > MAX_LINE_WORDS:
             return None
-        found = {id(statement): statement
-                 for statement in self._statements_on_lines_with(words)}
+        lines = self._lines_with(words)
+        if in_functions:
+            starts, ends = self.memo(_function_bodies)
+            lines = [line for line in lines
+                     if ends[bisect.bisect_right(starts, line) - 1] >= line]
+        found = {id(statement): statement for line in lines
+                 for statement in self._statements_on(line)}
         return sorted(found.values(), key=_position)
 
     def _statements_on_lines_with(self, words) -> Iterator[ast.AST]:
@@ -520,6 +527,23 @@ def child_fields(node_type: type) -> tuple[str, ...]:
                   and not (node_type is ast.Constant and f == "value"))
     _CHILD_FIELDS[node_type] = names  # noqa: NSA202 (pure memo)
     return names
+
+
+def _function_bodies(facts: ModuleFacts) -> tuple[list[int], list[int]]:
+    """First and last lines of the bodies of the module's defs, nested
+    ones merged into those holding them, for bisection; a (0, 0) span
+    first, so every line has a span at or before it."""
+    spans = sorted((_start_line(func.body[0]), func.end_lineno)
+                   for kind in (ast.FunctionDef, ast.AsyncFunctionDef)
+                   for func in facts.nodes(kind))
+    starts, ends = [0], [0]
+    for start, end in spans:
+        if start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
 def _matching_lines(facts: ModuleFacts, pattern: re.Pattern) -> list[int]:

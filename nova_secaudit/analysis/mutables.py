@@ -116,14 +116,17 @@ CHANGING_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete,
 
 
 def statements_naming_shared_state(facts) -> list[ast.stmt]:
-    """The :data:`CHANGING_STATEMENTS` whose lines name one of
-    :func:`shared_names`, in source order: every change of shared state is
-    among them (all of them when the text is unknown). Use as
+    """The :data:`CHANGING_STATEMENTS` in def bodies whose lines name one
+    of :func:`shared_names`, in source order: every change of shared state
+    made in a function is among them (all of them, and those outside
+    functions too, when the text is unknown). Use as
     ``facts.memo(statements_naming_shared_state)``."""
     names = facts.memo(shared_names)
     if not names:
         return []
-    candidates = facts.statements_naming(names)
+    # A change that matters is made in a function (module and class
+    # bodies run at import, before any thread).
+    candidates = facts.statements_naming(names, in_functions=True)
     if candidates is None:
         return sorted((node for node_type in CHANGING_STATEMENTS
                        for node in facts.nodes(node_type)),
