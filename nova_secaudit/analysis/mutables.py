@@ -52,20 +52,24 @@ def is_mutable_value(expr: ast.AST | None, facts) -> bool:
     return facts.qualified_name(func) in MUTABLE_FACTORIES
 
 
-def _bindings(body: list[ast.stmt]):
+def _bindings(body: list[ast.stmt]) -> list[tuple[str, ast.AST | None]]:
     """(name, value or None) for each assignment binding in ``body``."""
+    found = []
+    add = found.append
     for stmt in block_statements(body):
-        if isinstance(stmt, ast.Assign):
+        kind = stmt.__class__
+        if kind is ast.Assign:
             for target in stmt.targets:
-                for name in assigned_names(target):
-                    yield name, stmt.value if isinstance(target, ast.Name) \
-                        else None
-        elif isinstance(stmt, ast.AnnAssign) and \
-                isinstance(stmt.target, ast.Name):
-            yield stmt.target.id, stmt.value
-        elif isinstance(stmt, ast.AugAssign) and \
-                isinstance(stmt.target, ast.Name):
-            yield stmt.target.id, None
+                if target.__class__ is ast.Name:
+                    add((target.id, stmt.value))
+                else:
+                    found.extend((name, None)
+                                 for name in assigned_names(target))
+        elif (kind is ast.AnnAssign or kind is ast.AugAssign) and \
+                stmt.target.__class__ is ast.Name:
+            add((stmt.target.id,
+                 stmt.value if kind is ast.AnnAssign else None))
+    return found
 
 
 @dataclass
