@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     sources = [(str(p), p.read_text(encoding="utf-8")) for p in files]
     lines = sum(text.count("\n") for _, text in sources)
     print(f"{args.path or args.release}: {len(files)} files, {lines} lines "
-          f"(tests excluded), best of {args.repeat}")
+          f"(tests excluded), {args.repeat} rounds")
     parse, engine, ratio = time_parse_and_engine(sources, args.repeat)
     print(f"ast.parse          {parse:7.3f} s")
     print(f"parse + engine     {engine:7.3f} s")

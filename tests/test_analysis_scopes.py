@@ -303,3 +303,27 @@ def test_blocking_calls_and_why(call, why):
     body = model.functions["region"].body
     found = model.blocking_call(body)
     assert (found[2] if found else None) == why
+
+
+def test_import_time_uses_cost_a_bounded_number_of_text_searches(
+        monkeypatch):
+    # Every top-level function holding a change site asks whether it only
+    # runs at import. Deciding that with a text search per function made a
+    # module of n such functions cost n searches of its whole text.
+    from nova_secaudit.engine import check
+
+    searches = []
+    search = ModuleFacts._lines_with
+
+    def counted(self, words):
+        searches.append(words)
+        return search(self, words)
+
+    monkeypatch.setattr(ModuleFacts, "_lines_with", counted)
+    source = "_CACHE = {}\n" + "".join(
+        f"\n\ndef handler_{n}(key):\n    _CACHE[key] = {n}\n"
+        for n in range(200))
+    found = check(ast.parse(source), "m.py", Settings(select=("NSA201",)),
+                  source=source)
+    assert [f.line for f in found] == [4 * n + 5 for n in range(200)]
+    assert len(searches) <= 3, searches[:5]

@@ -22,7 +22,8 @@ from __future__ import annotations
 import ast
 
 from nova_secaudit.analysis import (
-    FUNCTION_TYPES, ancestors, parent_of, statement_expressions)
+    FUNCTION_TYPES, MAX_LINE_WORDS, ancestors, parent_of,
+    statement_expressions)
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.names import last_name, name_tokens
 
@@ -198,30 +199,50 @@ def _runs_at_import_only(facts, name: str) -> bool:
     level. Any other reference -- inside a function body or a lambda, in a
     dispatch dict, as ``Thread(target=f)`` or a callback, as a default
     argument -- means it may run later, from a request thread. Only the
-    statements whose lines hold the name are looked at (use as
-    ``facts.memo(_runs_at_import_only, name)``).
+    statements whose lines hold the name are looked at; past
+    ``MAX_LINE_WORDS`` top-level functions (a text search each), every
+    name of the module is looked at once, for all of them. Use as
+    ``facts.memo(_runs_at_import_only, name)``.
     """
+    if len(facts.memo(_top_functions)) > MAX_LINE_WORDS:
+        return name in facts.memo(_import_time_functions)
     statements = facts.statements_naming((name,))
     if statements is None:
-        names = facts.nodes(ast.Name)
-    else:
-        names = (node for statement in statements
-                 for node in statement_expressions(statement))
-    applied_at_import = False
-    for node in names:
-        if node.__class__ is not ast.Name or node.id != name or \
-                not isinstance(node.ctx, ast.Load):
-            continue
-        parent = parent_of(node)
-        if isinstance(parent, ast.arg):
-            continue  # an annotation is never evaluated as a call
-        applied = (isinstance(parent, ast.Call) and parent.func is node) \
-            or (isinstance(parent, _DECORATED) and
-                node in parent.decorator_list)
-        if not applied or _runs_later(node):
-            return False
-        applied_at_import = True
-    return applied_at_import
+        return name in facts.memo(_import_time_functions)
+    uses = [_applied_at_import(node) for statement in statements
+            for node in statement_expressions(statement)
+            if node.__class__ is ast.Name and node.id == name and
+            node.ctx.__class__ is ast.Load and
+            not isinstance(parent_of(node), ast.arg)]
+    return bool(uses) and all(uses)
+
+
+def _import_time_functions(facts) -> frozenset[str]:
+    """The top-level functions :func:`_runs_at_import_only` holds for,
+    found in one walk over every name of the module."""
+    top = facts.memo(_top_functions)
+    at_import, later = set(), set()
+    for node in facts.nodes(ast.Name):
+        if node.id in top and node.ctx.__class__ is ast.Load and \
+                not isinstance(parent_of(node), ast.arg):
+            (at_import if _applied_at_import(node) else later).add(node.id)
+    return frozenset(at_import - later)
+
+
+def _top_functions(facts) -> frozenset[str]:
+    return frozenset(
+        stmt.name for stmt in getattr(facts.tree, "body", ())
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def _applied_at_import(node: ast.Name) -> bool:
+    """A load of a name that calls it or applies it as a decorator, where
+    it runs at import (an annotation, never evaluated as a call, is no
+    use at all: callers skip it)."""
+    parent = parent_of(node)
+    applied = (isinstance(parent, ast.Call) and parent.func is node) or \
+        (isinstance(parent, _DECORATED) and node in parent.decorator_list)
+    return applied and not _runs_later(node)
 
 
 _DECORATED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
