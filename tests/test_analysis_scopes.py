@@ -309,7 +309,9 @@ def test_import_time_uses_cost_a_bounded_number_of_text_searches(
         monkeypatch):
     # Every top-level function holding a change site asks whether it only
     # runs at import. Deciding that with a text search per function made a
-    # module of n such functions cost n searches of its whole text.
+    # module of n such functions cost n searches of its whole text; past
+    # MAX_LINE_WORDS names one walk decides the rest.
+    from nova_secaudit.analysis import MAX_LINE_WORDS
     from nova_secaudit.engine import check
 
     searches = []
@@ -322,8 +324,8 @@ def test_import_time_uses_cost_a_bounded_number_of_text_searches(
     monkeypatch.setattr(ModuleFacts, "_lines_with", counted)
     source = "_CACHE = {}\n" + "".join(
         f"\n\ndef handler_{n}(key):\n    _CACHE[key] = {n}\n"
-        for n in range(200))
+        for n in range(400))
     found = check(ast.parse(source), "m.py", Settings(select=("NSA201",)),
                   source=source)
-    assert [f.line for f in found] == [4 * n + 5 for n in range(200)]
-    assert len(searches) <= 3, searches[:5]
+    assert [f.line for f in found] == [4 * n + 5 for n in range(400)]
+    assert len(searches) <= MAX_LINE_WORDS + 2, searches[:5]

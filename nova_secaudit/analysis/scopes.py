@@ -199,13 +199,15 @@ def _runs_at_import_only(facts, name: str) -> bool:
     level. Any other reference -- inside a function body or a lambda, in a
     dispatch dict, as ``Thread(target=f)`` or a callback, as a default
     argument -- means it may run later, from a request thread. Only the
-    statements whose lines hold the name are looked at; past
-    ``MAX_LINE_WORDS`` top-level functions (a text search each), every
-    name of the module is looked at once, for all of them. Use as
+    statements whose lines hold the name are looked at; once
+    ``MAX_LINE_WORDS`` names have been asked about (a text search each),
+    every name of the module is looked at once, for all of them. Use as
     ``facts.memo(_runs_at_import_only, name)``.
     """
-    if len(facts.memo(_top_functions)) > MAX_LINE_WORDS:
+    searched = facts.memo(_names_searched)
+    if len(searched) >= MAX_LINE_WORDS:
         return name in facts.memo(_import_time_functions)
+    searched.add(name)
     statements = facts.statements_naming((name,))
     if statements is None:
         return name in facts.memo(_import_time_functions)
@@ -227,6 +229,10 @@ def _import_time_functions(facts) -> frozenset[str]:
                 not isinstance(parent_of(node), ast.arg):
             (at_import if _applied_at_import(node) else later).add(node.id)
     return frozenset(at_import - later)
+
+
+def _names_searched(facts) -> set[str]:
+    return set()
 
 
 def _top_functions(facts) -> frozenset[str]:
