@@ -189,18 +189,18 @@ def test_global_reference_sees_shadowing():
     facts = facts_of(
         "X = {}\n"
         "def a():\n    X[1] = 1  # here\n")
-    assert global_reference("X", marked(facts))
+    assert global_reference("X", marked(facts), facts)
     for body in ("    X = {}\n    X[1] = 1  # here\n",
                  "    for X in ():\n        pass\n    X[1] = 1  # here\n",
                  "    import X\n    X[1] = 1  # here\n"):
         facts = facts_of("X = {}\ndef a():\n" + body)
-        assert not global_reference("X", marked(facts))
+        assert not global_reference("X", marked(facts), facts)
     closure = facts_of("X = {}\ndef a():\n    X = {}\n    def b():\n"
                        "        X[1] = 1  # here\n")
-    assert not global_reference("X", marked(closure))
+    assert not global_reference("X", marked(closure), closure)
     declared = facts_of("X = {}\ndef a():\n    global X\n    X = {}\n"
                         "    X[1] = 1  # here\n")
-    assert global_reference("X", marked(declared))
+    assert global_reference("X", marked(declared), declared)
 
 
 def test_class_mutable_through_self_only_when_never_assigned():

@@ -1,7 +1,8 @@
 """``nova-secaudit fix`` never corrupts a file.
 
-* Interrupted writes: a run killed (SIGKILL) at random moments leaves every
-  file either byte-for-byte old or byte-for-byte fixed; an exception at
+* Interrupted writes: a run killed (SIGKILL) mid-run, after a random number
+  of files were written, leaves every file either byte-for-byte old or
+  byte-for-byte fixed; an exception at
   each step of the atomic write leaves the old file and no temporary file.
 * Read-only files are reported as one line and left alone; the run goes
   on. Permission bits are kept, a symbolic link stays a link, the mtime is
@@ -93,30 +94,45 @@ def leftovers(root: Path) -> list[str]:
 
 # -- interrupted writes -------------------------------------------------
 
+def run_and_kill_after(command: list[str], root: Path, names, writes: int,
+                       rng: random.Random) -> None:
+    """Run ``command`` and SIGKILL it once ``writes`` of the files ``names``
+    under ``root`` have been replaced, and a random moment more (so the
+    kill can land inside the next file's write). Watching the files, not a
+    clock, puts the kill mid-run however loaded the machine is."""
+    inodes = {name: (root / name).stat().st_ino for name in names}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while process.poll() is None and time.monotonic() < deadline:
+        replaced = sum((root / name).stat().st_ino != inode
+                       for name, inode in inodes.items())
+        if replaced >= writes:
+            time.sleep(rng.uniform(0, 0.003))
+            break
+        time.sleep(0.0005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+
 @pytest.mark.slow
 def test_sigkill_during_a_run_leaves_every_file_old_or_new(tmp_path):
     old = make_tree(tmp_path / "template", 16, filler_lines=300)
     new = fixed_versions(old, tmp_path / "expected")
-    # How long does an uninterrupted run take here?
-    shutil.copytree(tmp_path / "template", tmp_path / "timing")
-    started = time.monotonic()
-    done = subprocess.run(fix_command(tmp_path / "timing", "--jobs=1"),
+    # An uninterrupted run fixes every file.
+    shutil.copytree(tmp_path / "template", tmp_path / "whole")
+    done = subprocess.run(fix_command(tmp_path / "whole", "--jobs=1"),
                           capture_output=True, text=True, timeout=300)
-    duration = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    assert assert_old_or_new(tmp_path / "timing", old, new) == (0, len(old))
+    assert assert_old_or_new(tmp_path / "whole", old, new) == (0, len(old))
 
     rng = random.Random(7)
     mixed = 0
     for trial in range(4):
         root = tmp_path / f"trial_{trial}"
         shutil.copytree(tmp_path / "template", root)
-        process = subprocess.Popen(fix_command(root, "--jobs=1"),
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(duration * rng.uniform(0.35, 0.95))
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
+        run_and_kill_after(fix_command(root, "--jobs=1"), root, old,
+                           writes=rng.randint(1, len(old) - 1), rng=rng)
         olds, news = assert_old_or_new(root, old, new)
         mixed += bool(olds and news)
         # A hidden temporary file may be left by the kill, never a .py.

@@ -204,6 +204,21 @@ def test_a_checked_tree_is_freed_by_reference_counting():
         gc.enable()
 
 
+def test_a_check_leaves_the_callers_tree_as_it_was():
+    # flake8 and pylint hand every plugin the same tree: nothing may be
+    # stored on its nodes (memos live in the module's facts).
+    from nova_secaudit.rules import ALL_RULES
+    every_rule = Settings(select=tuple(rule.code for rule in ALL_RULES))
+    for rule in ALL_RULES:
+        for example in (*rule.bad, *rule.good):
+            tree = ast.parse(example.source)
+            before = [(type(node), sorted(vars(node)))
+                      for node in ast.walk(tree)]
+            check(tree, "x.py", every_rule, source=example.source)
+            assert [(type(node), sorted(vars(node)))
+                    for node in ast.walk(tree)] == before, example.name
+
+
 def test_a_tree_checked_twice_gives_the_same_findings_and_ends():
     # A long-lived process (an editor's server, a benchmark) may check the
     # same tree again. Nothing may be memoised on the tree's nodes: a memo

@@ -165,7 +165,7 @@ class Concurrency:
         """The module's own function or method ``call`` runs, if any."""
         func = call.func
         if isinstance(func, ast.Name):
-            if not global_reference(func.id, call):
+            if not global_reference(func.id, call, self.facts):
                 return None
             if func.id in self.functions:
                 return func.id
@@ -337,7 +337,8 @@ class Concurrency:
         facts.expand_lines((attr or name,))
         if kind == "module":
             uses = [node for node in facts.line_nodes(ast.Name)
-                    if node.id == name and global_reference(name, node)]
+                    if node.id == name and
+                    global_reference(name, node, facts)]
         else:
             uses = [node for node in facts.line_nodes(ast.Attribute)
                     if node.attr == attr and

@@ -186,19 +186,13 @@ class FunctionNames:
         self.local = bound - self.declared_global
 
 
-_NAMES = "_nsa_function_names"
+def function_names(facts, func) -> FunctionNames:
+    """:class:`FunctionNames` of ``func`` (use as
+    ``facts.memo(function_names, func)``: nothing is kept on the tree)."""
+    return FunctionNames(func)
 
 
-def function_names(func) -> FunctionNames:
-    """Memoised :class:`FunctionNames` of ``func``."""
-    names = getattr(func, _NAMES, None)
-    if names is None:
-        names = FunctionNames(func)
-        setattr(func, _NAMES, names)
-    return names
-
-
-def global_reference(name: str, node: ast.AST) -> bool:
+def global_reference(name: str, node: ast.AST, facts) -> bool:
     """Whether ``name`` used at ``node`` refers to the module-level binding.
 
     Walks the enclosing functions outwards: a ``global`` declaration wins,
@@ -207,7 +201,7 @@ def global_reference(name: str, node: ast.AST) -> bool:
     """
     for parent in ancestors(node):
         if isinstance(parent, FUNCTION_TYPES):
-            names = function_names(parent)
+            names = facts.memo(function_names, parent)
             if name in names.declared_global:
                 return True
             if name in names.local:
@@ -220,11 +214,9 @@ def declares_global(func, name: str, facts) -> bool:
     return name in facts.memo(global_declarations).get(id(func), ())
 
 
-def self_assigned_attributes(cls: ast.ClassDef) -> set[str]:
-    """Attributes any method of ``cls`` assigns as ``self.X = ...``."""
-    cached = getattr(cls, "_nsa_self_assigned", None)
-    if cached is not None:
-        return cached
+def self_assigned_attributes(facts, cls: ast.ClassDef) -> set[str]:
+    """Attributes any method of ``cls`` assigns as ``self.X = ...`` (use
+    as ``facts.memo(self_assigned_attributes, cls)``)."""
     found = set()
     for stmt in cls.body:
         if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -241,7 +233,6 @@ def self_assigned_attributes(cls: ast.ClassDef) -> set[str]:
                             isinstance(element.value, ast.Name) and \
                             element.value.id == "self":
                         found.add(element.attr)
-    cls._nsa_self_assigned = found
     return found
 
 
@@ -286,7 +277,8 @@ def shared_container(expr: ast.AST, facts,
     state = facts.memo(module_state)
     at = at or expr
     if isinstance(expr, ast.Name):
-        if expr.id in state.mutables and global_reference(expr.id, at):
+        if expr.id in state.mutables and \
+                global_reference(expr.id, at, facts):
             return SharedTarget(expr.id, "module", lock_name_for(expr.id))
         return None
     if not isinstance(expr, ast.Attribute) or \
@@ -298,11 +290,12 @@ def shared_container(expr: ast.AST, facts,
         cls = enclosing_class(at)
         if cls is None or attr not in state.class_mutables.get(cls.name, {}):
             return None
-        if owner == "self" and attr in self_assigned_attributes(cls):
+        if owner == "self" and \
+                attr in facts.memo(self_assigned_attributes, cls):
             return None
         return SharedTarget(f"{cls.name}.{attr}", "class",
                             lock_name_for(attr))
     if attr in state.class_mutables.get(owner, {}) and \
-            global_reference(owner, at):
+            global_reference(owner, at, facts):
         return SharedTarget(f"{owner}.{attr}", "class", lock_name_for(attr))
     return None

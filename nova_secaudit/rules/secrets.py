@@ -110,7 +110,7 @@ def _evicted_by_nodes(facts, name: str) -> bool:
                 isinstance(func.value, ast.Name) and \
                 func.value.id == name and \
                 enclosing_function(call) is not None and \
-                global_reference(name, call):
+                global_reference(name, call, facts):
             return True
     for delete in facts.nodes(ast.Delete):
         if enclosing_function(delete) is None:
@@ -119,7 +119,7 @@ def _evicted_by_nodes(facts, name: str) -> bool:
             if isinstance(target, ast.Subscript):
                 target = target.value
             if isinstance(target, ast.Name) and target.id == name and \
-                    global_reference(name, delete):
+                    global_reference(name, delete, facts):
                 return True
     return False
 
@@ -274,7 +274,7 @@ class SecretInGlobalCache(Rule):
             if isinstance(target, ast.Subscript) and \
                     isinstance(target.value, ast.Name) and \
                     target.value.id in mutables and \
-                    global_reference(target.value.id, node):
+                    global_reference(target.value.id, node, facts):
                 yield from self._report(node, target.value.id,
                                         [node.value], facts)
             elif isinstance(target, ast.Name) and \
@@ -294,7 +294,7 @@ class SecretInGlobalCache(Rule):
         name = func.value.id
         if name not in facts.memo(module_state).mutables or \
                 enclosing_function(node) is None or \
-                not global_reference(name, node):
+                not global_reference(name, node, facts):
             return
         values = list(call.args) + [kw.value for kw in call.keywords]
         if func.attr in ("setdefault", "insert"):
