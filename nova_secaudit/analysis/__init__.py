@@ -271,7 +271,7 @@ class ModuleFacts:
         if self._expanded or self.source is None or \
                 len(words) > MAX_LINE_WORDS:
             return self.expand()
-        for statement in self._statements_on_lines_with(words):
+        for statement in self._statements_on_lines(self._lines_with(words)):
             if statement not in self._partly_expanded:
                 self._partly_expanded.add(statement)
                 self._expand_statement(statement, self._line_nodes)
@@ -290,13 +290,16 @@ class ModuleFacts:
             starts, ends = self.memo(_function_bodies)
             lines = [line for line in lines
                      if ends[bisect.bisect_right(starts, line) - 1] >= line]
-        found = {id(statement): statement for line in lines
-                 for statement in self._statements_on(line)}
-        return sorted(found.values(), key=_position)
+        return sorted(self._statements_on_lines(lines), key=_position)
 
-    def _statements_on_lines_with(self, words) -> Iterator[ast.AST]:
-        for line in self._lines_with(words):
-            yield from self._statements_on(line)
+    def _statements_on_lines(self, lines) -> list[ast.AST]:
+        """The statements :meth:`_statements_on` finds on any of
+        ``lines``, each once."""
+        found = {}
+        for line in lines:
+            for statement in self._statements_on(line):
+                found[id(statement)] = statement
+        return list(found.values())
 
     def statements_matching(self, pattern: re.Pattern, first: int,
                             last: int) -> list[ast.AST]:
@@ -305,12 +308,9 @@ class ModuleFacts:
         a superset of those holding what ``pattern`` finds. The text is
         searched once per pattern; the source must be known."""
         lines = self.memo(_matching_lines, pattern)
-        found = {}
-        for line in lines[bisect.bisect_left(lines, first):
-                          bisect.bisect_right(lines, last)]:
-            for statement in self._statements_on(line):
-                found[id(statement)] = statement
-        return list(found.values())
+        return self._statements_on_lines(
+            lines[bisect.bisect_left(lines, first):
+                  bisect.bisect_right(lines, last)])
 
     def contains(self, word: str) -> bool:
         """Whether the source text holds ``word`` (asked once per module:

@@ -21,10 +21,10 @@ def walk(root: ast.AST) -> Iterator[ast.AST]:
 def walk_local(root: ast.AST) -> Iterator[ast.AST]:
     """Nodes under ``root`` without entering nested defs, lambdas or
     classes (they are yielded, their bodies are not); parents are set."""
-    return subtree(root, _NESTED_SCOPES)
+    return subtree(root, NESTED_SCOPES)
 
 
-_NESTED_SCOPES = FUNCTION_TYPES + (ast.ClassDef,)
+NESTED_SCOPES = FUNCTION_TYPES + (ast.ClassDef,)
 
 
 def parameter_defaults(func) -> dict[str, ast.AST | None]:

@@ -25,8 +25,7 @@ from __future__ import annotations
 import ast
 import re
 
-from nova_secaudit.analysis import (
-    FUNCTION_TYPES, enclosing_function, statement_expressions)
+from nova_secaudit.analysis import enclosing_function, statement_expressions
 from nova_secaudit.analysis.handlers import (
     catch_kind, enclosing_handlers, exception_flow,
     first_handlers, first_leaky_handlers, leaky_spans,
@@ -35,7 +34,7 @@ from nova_secaudit.analysis.handlers import (
     latest_assignment,
     is_own_text, may_carry, original_type_wrap, raw_text_source,
     reraises_after, set_parents)
-from nova_secaudit.analysis.functions import walk, walk_local
+from nova_secaudit.analysis.functions import NESTED_SCOPES, walk, walk_local
 from nova_secaudit.analysis.imports import dotted_name
 from nova_secaudit.analysis.logs import LOG_LEVELS, logging_level, \
     logging_method
@@ -68,8 +67,6 @@ RESPONSE_BODY_ATTRIBUTES = frozenset({"body", "text", "json_body",
 
 
 # Text of a logging method call: read before walking a handler's code.
-# Nested scopes a handler's own walk does not enter.
-_NESTED = FUNCTION_TYPES + (ast.ClassDef,)
 # ``.warning(`` with blanks or line continuations around the name.
 _LOG_CALL = re.compile(r"\.[\s\\]*(?:%s)[\s\\]*\(" % "|".join(
     sorted(LOG_LEVELS)))
@@ -606,7 +603,7 @@ class RawExceptionLoggedThenReraised(Rule):
             candidates = [
                 inner for statement in facts.statements_matching(
                     _LOG_CALL, node.lineno, node.end_lineno)
-                for inner in statement_expressions(statement, _NESTED)]
+                for inner in statement_expressions(statement, NESTED_SCOPES)]
         # Collect first: the walk sets a node's children's parents only
         # after yielding it, and the checks below ask for ancestors.
         calls = [call for call in candidates
